@@ -6,7 +6,9 @@ in spiking neural networks", and the seven baselines it compares against.
 
 from importlib import metadata as _metadata
 
+from snninit_adapters.apply import apply_snn_init
 from snninit_adapters.errors import FiringProbabilityUnderflowError, SNNInitError
+from snninit_adapters.hookspecs import hookimpl
 from snninit_adapters.init import (
     METHODS,
     InitMethod,
@@ -23,6 +25,9 @@ from snninit_adapters.init import (
     snn_uniform_,
     zenke2021_normal_,
 )
+from snninit_adapters.neurons import NeuronRecord
+from snninit_adapters.plugins import MissingFrameworkError, PluginLoadWarning, get_plugin_manager
+from snninit_adapters.report import InitReport, LayerReport, NeuronLink, SkippedWeight
 from snninit_adapters.theory import (
     LayerContext,
     WeightLaw,
@@ -32,6 +37,7 @@ from snninit_adapters.theory import (
     snn_weight_variance,
     weight_variance,
 )
+from snninit_adapters.weights import OwnedWeight, WeightLayerSpec
 
 try:
     __version__ = _metadata.version("snninit-adapters")
@@ -41,11 +47,21 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a sour
 __all__ = [
     "FiringProbabilityUnderflowError",
     "InitMethod",
+    "InitReport",
     "LayerContext",
+    "LayerReport",
     "METHODS",
+    "MissingFrameworkError",
+    "NeuronLink",
+    "NeuronRecord",
+    "OwnedWeight",
+    "PluginLoadWarning",
     "SNNInitError",
+    "SkippedWeight",
     "WeightLaw",
+    "WeightLayerSpec",
     "__version__",
+    "apply_snn_init",
     "available_methods",
     "bellec2018_normal_",
     "calculate_snn_gain",
@@ -54,7 +70,9 @@ __all__ = [
     "fan_out",
     "firing_probability",
     "get_method",
+    "get_plugin_manager",
     "glorot_normal_",
+    "hookimpl",
     "kaiming_normal_",
     "lee2016_uniform_",
     "rossbroich2022_normal_",

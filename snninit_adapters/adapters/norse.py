@@ -1,0 +1,1 @@
+"""Adapter for norse: added in the next commit."""

@@ -1,0 +1,1 @@
+"""Adapter for spikingjelly: added in the next commit."""

@@ -1,0 +1,164 @@
+"""What :func:`~snninit_adapters.apply_snn_init` planned and did, per weight layer.
+
+``print(report)`` shows a table; :meth:`InitReport.to_dicts` gives plain dicts for logging.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+__all__ = ["InitReport", "LayerReport", "NeuronLink", "SkippedWeight"]
+
+
+@dataclass(frozen=True)
+class NeuronLink:
+    """A neuron (or the model input) next to a weight layer.
+
+    Attributes:
+        name: Module name of the neuron, ``"<input>"`` for the model's input, or a weight layer's name.
+        kind: Its class (``"Leaky"``), or ``"input"``/``"weight layer"``.
+        threshold: Its threshold as text (``"1"``, ``"0.5..1.5 (100 values)"``), if it is a neuron.
+        input_gain: Its input gain ``g``, if it is a neuron.
+        path: What lies between it and the weight layer (``"mod:BatchNorm2d"``, ``"max_pool2d"``...).
+        probed: True when its threshold was measured by the black-box probe.
+    """
+
+    name: str
+    kind: str
+    threshold: str | None = None
+    input_gain: float | None = None
+    path: tuple[str, ...] = ()
+    probed: bool = False
+
+    def describe(self) -> str:
+        """Short text for the table."""
+        text = self.name
+        details = []
+        if self.threshold is not None:
+            details.append(f"θ={self.threshold}")
+        if self.input_gain is not None and self.input_gain != 1.0:
+            details.append(f"g={self.input_gain:.4g}")
+        if self.probed:
+            details.append("probed")
+        if details:
+            text += f" ({', '.join(details)})"
+        return text
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    r"""One weight layer: what feeds it, what it drives, and the weights it got.
+
+    Attributes:
+        name: Module name of the layer (for a weight owned by a neuron, ``"<neuron>.<param>"``).
+        kind: Layer class (``"Linear"``, ``"Conv2d"``...).
+        fan_in: Its fan-in :math:`n`.
+        upstream: Neurons (or the input) whose output feeds it.
+        downstream: Neurons it drives; empty for a readout.
+        firing_probability: :math:`P(u > \\theta)` of the upstream neurons used in the rule (None for data input).
+        input_second_moment: :math:`E[x^2]` of its input used in the rule.
+        old_std: Weight std before.
+        new_std: Weight std of the law it was (or would be) drawn from.
+        new_mean: Weight mean of that law.
+        distribution: ``"normal"`` or ``"uniform"``.
+        bias: What happened to the bias: ``"zeroed"``, ``"kept"`` or ``"none"``.
+        warnings: Anything that makes the rule approximate here.
+    """
+
+    name: str
+    kind: str
+    fan_in: int
+    upstream: tuple[NeuronLink, ...]
+    downstream: tuple[NeuronLink, ...]
+    firing_probability: float | None
+    input_second_moment: float
+    old_std: float
+    new_std: float
+    new_mean: float
+    distribution: str
+    bias: str
+    warnings: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain, JSON-serialisable dict."""
+        data = asdict(self)
+        data["upstream"] = [asdict(link) | {"path": list(link.path)} for link in self.upstream]
+        data["downstream"] = [asdict(link) | {"path": list(link.path)} for link in self.downstream]
+        data["warnings"] = list(self.warnings)
+        return data
+
+
+@dataclass(frozen=True)
+class SkippedWeight:
+    """A weight that was left alone, and why."""
+
+    name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class InitReport:
+    """The plan of :func:`~snninit_adapters.apply_snn_init` and, unless it was a dry run, what it did.
+
+    Attributes:
+        method: The initialisation method used.
+        target_variance: The membrane variance aimed at.
+        applied: False for a dry run (nothing was changed).
+        discovery: How the data flow was found (``"forward pass"`` or ``"module order"``).
+        layers: One entry per re-initialised weight layer, in model order.
+        skipped: Weights left alone, with reasons.
+        notes: Model-wide remarks (probed neurons, assumptions).
+    """
+
+    method: str
+    target_variance: float
+    applied: bool
+    discovery: str
+    layers: tuple[LayerReport, ...]
+    skipped: tuple[SkippedWeight, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, name: str) -> LayerReport:
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise KeyError(f"no weight layer named {name!r} in this report; layers: {[x.name for x in self.layers]}")
+
+    def to_dicts(self) -> list[dict[str, Any]]:
+        """One plain dict per layer, with the report-wide fields repeated, for logging or a DataFrame."""
+        common = {"method": self.method, "target_variance": self.target_variance, "applied": self.applied}
+        return [common | layer.to_dict() for layer in self.layers]
+
+    def __str__(self) -> str:
+        verb = "re-initialised" if self.applied else "would re-initialise (dry run)"
+        lines = [
+            f"apply_snn_init: {verb} {len(self.layers)} weight layer(s) with {self.method} "
+            f"(target Var[u] = {self.target_variance:g}; data flow from {self.discovery})",
+        ]
+        header = ("layer", "kind", "fan_in", "upstream", "downstream", "P(u>θ)", "old std", "new std", "bias")
+        rows = [
+            (
+                layer.name,
+                layer.kind,
+                str(layer.fan_in),
+                ", ".join(link.describe() for link in layer.upstream) or "-",
+                ", ".join(link.describe() for link in layer.downstream) or "- (readout)",
+                "-" if layer.firing_probability is None else f"{layer.firing_probability:.4f}",
+                f"{layer.old_std:.4g}",
+                f"{layer.new_std:.4g}",
+                layer.bias,
+            )
+            for layer in self.layers
+        ]
+        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+        for row in (header, *rows):
+            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        for layer in self.layers:
+            lines.extend(f"warning: {layer.name}: {message}" for message in layer.warnings)
+        lines.extend(f"skipped: {item.name}: {item.reason}" for item in self.skipped)
+        lines.extend(f"note: {note}" for note in self.notes)
+        return "\n".join(lines)

@@ -1,0 +1,74 @@
+"""A toy spiking neuron and the in-test adapter plugin that teaches the library about it.
+
+This is also the smallest complete example of an adapter: two hooks recognise the neuron and read it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+import snninit_adapters
+from snninit_adapters import NeuronRecord, OwnedWeight
+
+
+class ToyNeuron(nn.Module):
+    """u = gain * x in one step; spikes of height `amplitude` where u > theta."""
+
+    def __init__(self, theta: float | torch.Tensor = 1.0, gain: float = 1.0, amplitude: float = 1.0) -> None:
+        super().__init__()
+        self.theta = theta
+        self.gain = gain
+        self.amplitude = amplitude
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self.gain * x > self.theta).to(x.dtype) * self.amplitude
+
+
+class ToyLinearNeuron(ToyNeuron):
+    """A neuron that owns its feed-forward weights and a recurrent weight."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.inner = nn.Linear(n_in, n_out)
+        self.recurrent = nn.Parameter(torch.zeros(n_out, n_out))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(self.inner(x))
+
+
+class UnreadableNeuron(nn.Module):
+    """Claimed as a neuron, but no adapter can read it."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x > 1).float()
+
+
+class ToyAdapter:
+    """The adapter plugin for ToyNeuron."""
+
+    @snninit_adapters.hookimpl
+    def snninit_is_neuron(self, module: nn.Module) -> bool | None:
+        return True if isinstance(module, ToyNeuron | UnreadableNeuron) else None
+
+    @snninit_adapters.hookimpl
+    def snninit_neuron_record(self, module: nn.Module) -> NeuronRecord | None:
+        if not isinstance(module, ToyNeuron):
+            return None
+        return NeuronRecord(
+            framework="toy",
+            kind=type(module).__name__,
+            threshold=module.theta,
+            input_gain=module.gain,
+            spike_amplitude=module.amplitude,
+            threshold_source="attribute theta",
+        )
+
+    @snninit_adapters.hookimpl
+    def snninit_owned_weights(self, module: nn.Module) -> list[OwnedWeight] | None:
+        if not isinstance(module, ToyLinearNeuron):
+            return None
+        return [
+            OwnedWeight("inner.weight", "feedforward", bias="inner.bias"),
+            OwnedWeight("recurrent", "recurrent", "toy recurrent weight"),
+        ]
