@@ -2,18 +2,20 @@
 
 Run ``python -m snninit_adapters.demo [--depth 20] [--width 1000] [--threshold 1.0] [--seed 0]``.
 It builds the paper's single-step setup in snnTorch: real-valued N(0, 1) input into a first ``Leaky``
-layer, then ``depth`` blocks of ``Linear(width, width) -> Leaky``, and counts the spikes of each layer.
+layer, then ``depth`` blocks of ``Linear(width, width) -> Leaky``. ``apply_snn_init`` initialises it
+once with Kaiming and once with the paper's method; the demo prints the report and the spikes per layer.
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
 
-from snninit_adapters.init import kaiming_normal_, snn_normal_
+from snninit_adapters.apply import apply_snn_init
+from snninit_adapters.report import InitReport
 
 __all__ = ["count_spikes", "main"]
 
@@ -30,18 +32,18 @@ def _build(depth: int, width: int, threshold: float, beta: float) -> nn.Sequenti
 
 
 def count_spikes(
-    initializer: Callable[..., torch.Tensor],
+    method: str,
     *,
     depth: int = 20,
     width: int = 1000,
     threshold: float = 1.0,
     beta: float = 0.5,
     seed: int = 0,
-) -> list[int]:
-    """Spike count of every ``Leaky`` layer after one step, with all ``Linear`` weights set by ``initializer``.
+) -> tuple[list[int], InitReport]:
+    """Spike count of every ``Leaky`` layer after one step, the network initialised by ``apply_snn_init``.
 
     Args:
-        initializer: A tensor initialiser with the shared signature, e.g. ``snn_normal_``.
+        method: A registered initialisation method (``"micheli2024"``, ``"kaiming"``, ...).
         depth: Number of ``Linear -> Leaky`` blocks after the encoding layer.
         width: Neurons per layer.
         threshold: Threshold of every ``Leaky`` neuron.
@@ -49,21 +51,19 @@ def count_spikes(
         seed: Seed of the weights and the input.
 
     Returns:
-        Spike counts, encoding layer first (``depth + 1`` numbers).
+        Spike counts, encoding layer first (``depth + 1`` numbers), and the initialisation report.
     """
     generator = torch.Generator().manual_seed(seed)
     net = _build(depth, width, threshold, beta)
-    for module in net:
-        if isinstance(module, nn.Linear):
-            initializer(module.weight, threshold, generator=generator)
-    counts: list[int] = []
     x = torch.randn(1, width, generator=generator)
+    report = apply_snn_init(net, x, method=method, generator=generator)
+    counts: list[int] = []
     with torch.no_grad():
         for module in net:
             x = module(x)
             if not isinstance(module, nn.Linear):
                 counts.append(int(x.sum()))
-    return counts
+    return counts, report
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -76,8 +76,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     options = {"depth": args.depth, "width": args.width, "threshold": args.threshold, "beta": args.beta}
-    kaiming = count_spikes(kaiming_normal_, seed=args.seed, **options)
-    paper = count_spikes(snn_normal_, seed=args.seed, **options)
+    kaiming, _ = count_spikes("kaiming", seed=args.seed, **options)
+    paper, report = count_spikes("micheli2024", seed=args.seed, **options)
+    print(report)
+    print()
     print(
         f"snnTorch Leaky network, {args.depth} blocks of Linear({args.width}, {args.width}) -> Leaky, "
         f"threshold {args.threshold}, one step, N(0, 1) input"

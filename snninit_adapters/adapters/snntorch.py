@@ -1,0 +1,181 @@
+"""Adapter for snnTorch (1.0): neurons derive from ``snntorch.SpikingNeuron`` (plus ``LeakyParallel``).
+
+The threshold is the ``threshold`` buffer, or a Parameter with ``learn_threshold=True``; spikes are
+``graded_spikes_factor`` high. ``Leaky``, ``Synaptic``, ``RLeaky`` and ``RSynaptic`` take their input
+with gain 1; ``Alpha`` receives it one step late; ``Lapicque`` scales it by ``time_step / C``.
+snnTorch is imported only when a model contains one of its modules.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from snninit_adapters.errors import SNNInitError
+from snninit_adapters.hookspecs import hookimpl
+from snninit_adapters.neurons import NeuronRecord, Reset
+from snninit_adapters.plugins import require_framework
+from snninit_adapters.probe import probe_input_threshold
+from snninit_adapters.weights import OwnedWeight
+
+FRAMEWORK = "snntorch"
+_RESETS: dict[int, Reset] = {0: "soft", 1: "hard", 2: "none"}
+
+
+def _ours(module: nn.Module) -> bool:
+    return any(cls.__module__.split(".")[0] == FRAMEWORK for cls in type(module).__mro__)
+
+
+def _snn() -> Any:
+    return require_framework(FRAMEWORK)
+
+
+def _is_neuron(module: nn.Module) -> bool:
+    snn = _snn()
+    return isinstance(module, snn.SpikingNeuron | snn.LeakyParallel)
+
+
+@hookimpl
+def snninit_is_neuron(module: nn.Module) -> bool | None:
+    """Claim snnTorch neurons."""
+    if not _ours(module):
+        return None
+    return _is_neuron(module) or None
+
+
+def _scalar(value: Any) -> float:
+    return float(torch.as_tensor(value).detach().reshape(-1)[0]) if value is not None else math.nan
+
+
+def _threshold(module: nn.Module) -> float | torch.Tensor:
+    threshold: Any = module.threshold
+    if isinstance(threshold, torch.Tensor):
+        return threshold.detach().clone() if threshold.numel() > 1 else float(threshold.detach().reshape(-1)[0])
+    return float(threshold)
+
+
+def _reset(module: nn.Module) -> Reset:
+    value = getattr(module, "reset_mechanism_val", None)
+    return _RESETS.get(int(value), "soft") if value is not None else "none"
+
+
+def _probe_step(neuron: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = neuron(x)
+    spikes: torch.Tensor = out[0] if isinstance(out, tuple) else out
+    return spikes
+
+
+def _base(module: nn.Module, **fields: Any) -> NeuronRecord:
+    defaults: dict[str, Any] = {
+        "framework": FRAMEWORK,
+        "kind": type(module).__name__,
+        "threshold": _threshold(module),
+        "threshold_source": "Parameter threshold" if isinstance(module.threshold, nn.Parameter) else "buffer threshold",
+        "leak": _scalar(getattr(module, "beta", None)) if hasattr(module, "beta") else None,
+        "reset": _reset(module),
+        "spike_amplitude": _scalar(getattr(module, "graded_spikes_factor", 1.0)),
+        "learnable_threshold": isinstance(module.threshold, nn.Parameter),
+    }
+    defaults.update(fields)
+    return NeuronRecord(**defaults)
+
+
+def _alpha_gain(module: nn.Module) -> float:
+    alpha, beta = _scalar(module.alpha), _scalar(module.beta)
+    tau_alpha = math.log(alpha) / (math.log(beta) - math.log(alpha)) + 1
+    return tau_alpha * (alpha - beta)
+
+
+def _record(module: nn.Module) -> NeuronRecord:
+    snn = _snn()
+    kind = type(module)
+    if kind in (snn.Leaky, snn.Synaptic, snn.RLeaky, snn.RSynaptic, snn.LinearLeaky, snn.StateLeaky):
+        leak = math.exp(-(1 - _scalar(module.beta))) if kind is snn.StateLeaky else None
+        return _base(module, **({"leak": leak} if leak is not None else {}))
+    if kind is snn.Alpha:
+        return _base(
+            module,
+            input_gain=_alpha_gain(module),
+            input_delay=1,
+            notes=("Alpha receives its input one step late, with gain tau_alpha * (alpha - beta)",),
+        )
+    if kind is snn.Lapicque:
+        gain = _scalar(module.time_step) / _scalar(module.C)
+        leak = 1 - _scalar(module.time_step) / (_scalar(module.R) * _scalar(module.C))
+        return _base(module, input_gain=gain, leak=leak)
+    if kind is snn.DeltaLeaky:
+        return _base(
+            module,
+            threshold=_scalar(module.delta_threshold),
+            threshold_source="delta_threshold",
+            notes=("DeltaLeaky fires on |u[t] - u[t-1]| > delta_threshold; the rule treats it as a threshold on u",),
+        )
+    if kind in (snn.SLSTM, snn.SConv2dLSTM):
+        return _base(
+            module,
+            notes=(
+                f"{kind.__name__}'s membrane is an LSTM output in (-1, 1): the single-step rule does not describe "
+                "it, and with a threshold >= 1 it never spikes",
+            ),
+        )
+    if kind in (snn.LeakyParallel, snn.AssociativeLeaky):
+        return _base(module, notes=(f"{kind.__name__} computes its membrane with internal weights",))
+    # an unknown subclass: measure theta / g with one fresh step of a constant input
+    theta_in = probe_input_threshold(module, _probe_step)
+    if not math.isfinite(theta_in):
+        raise SNNInitError(
+            f"cannot read the threshold of {kind.__module__}.{kind.__name__} and the probe found no input up to 1e4 "
+            "that makes it spike within one step; write an adapter for this neuron"
+        )
+    return NeuronRecord(
+        framework=FRAMEWORK,
+        kind=kind.__name__,
+        threshold=theta_in,
+        threshold_source="black-box probe (theta / g in input units)",
+        probed=True,
+        notes=(f"{kind.__name__} is not a known snnTorch neuron; its threshold theta / g was probed",),
+    )
+
+
+@hookimpl
+def snninit_neuron_record(module: nn.Module) -> NeuronRecord | None:
+    """Read an snnTorch neuron."""
+    if not (_ours(module) and _is_neuron(module)):
+        return None
+    return _record(module)
+
+
+@hookimpl
+def snninit_owned_weights(module: nn.Module) -> list[OwnedWeight] | None:
+    """Weights inside snnTorch neurons: feed-forward in LinearLeaky/LeakyParallel, the rest skipped."""
+    if not (_ours(module) and _is_neuron(module)):
+        return None
+    snn = _snn()
+    kind = type(module)
+    if kind is snn.LinearLeaky:
+        return [OwnedWeight("linear.weight", "feedforward", bias="linear.bias")]
+    if kind is snn.LeakyParallel:
+        return [
+            OwnedWeight("rnn.weight_ih_l0", "feedforward", bias="rnn.bias_ih_l0"),
+            OwnedWeight("rnn.weight_hh_l0", "internal", "the recurrent diagonal holds the leak beta"),
+        ]
+    if kind in (snn.RLeaky, snn.RSynaptic):
+        names = [name for name, _ in module.named_parameters() if name.startswith(("recurrent.", "V"))]
+        return [OwnedWeight(name, "recurrent", "recurrent weights are not covered by the rule") for name in names]
+    return [
+        OwnedWeight(name, "internal", f"internal weight of {kind.__name__}")
+        for name, _ in module.named_parameters()
+        if name.endswith("weight")
+    ]
+
+
+@hookimpl
+def snninit_reset_state(model: nn.Module) -> None:
+    """Zero the hidden state of every snnTorch neuron in the model."""
+    for module in model.modules():
+        reset_mem = getattr(module, "reset_mem", None)
+        if _ours(module) and callable(reset_mem) and _is_neuron(module):
+            reset_mem()
