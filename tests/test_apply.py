@@ -364,3 +364,22 @@ def test_invalid_arguments(kwargs, message):
 def test_not_a_module():
     with pytest.raises(SNNInitError, match=r"torch\.nn\.Module"):
         apply_snn_init(lambda x: x)
+
+
+def test_failure_while_writing_restores_everything(monkeypatch):
+    model = deep_mlp()
+    before = state(model)
+    calls = []
+    original_zero = torch.Tensor.zero_
+
+    def failing_zero(self):
+        calls.append(1)
+        if len(calls) == 2:  # the second bias: layer 1's weight and bias and layer 3's weight are written
+            raise RuntimeError("disk on fire")
+        return original_zero(self)
+
+    monkeypatch.setattr(torch.Tensor, "zero_", failing_zero)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        apply_snn_init(model, torch.randn(4, 200))
+    monkeypatch.undo()
+    assert_unchanged(model, before)
