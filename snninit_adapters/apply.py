@@ -91,7 +91,14 @@ def _get(module: nn.Module, dotted: str) -> Any:
 class _Planner:
     """Turns the discovered graph and the neurons' records into one plan entry per weight layer."""
 
-    def __init__(self, graph: Graph, records: dict[str, NeuronRecord], target_variance: float) -> None:
+    def __init__(
+        self,
+        graph: Graph,
+        records: dict[str, NeuronRecord],
+        target_variance: float,
+        owners: dict[str, str] | None = None,
+    ) -> None:
+        self.owners = owners or {}  # owned feed-forward weight name -> its neuron
         self.graph = graph
         self.records = records
         self.target_variance = target_variance
@@ -115,6 +122,8 @@ class _Planner:
     def membrane_std(self, neuron: str) -> float:
         """Std of a neuron's membrane: the target, or its gain times the data's r.m.s. if data feeds it."""
         sources = self.graph.walk(neuron, forward=False)
+        if neuron in self.owners.values():  # its own input weights set its membrane: the rule's target
+            return math.sqrt(self.target_variance)
         if sources and all(link.name == INPUT for link in sources):
             moment = self.graph.input_second_moment(neuron)
             if moment is None:
@@ -144,7 +153,7 @@ class _Planner:
         for link in sources:
             role = self.role(link.name)
             if role == "input":
-                moment = self.graph.input_second_moment(layer)
+                moment = self.graph.input_second_moment(self.owners.get(layer, layer))
                 if moment is None:
                     moment = 1.0
                     warnings.append("reads the model input; assumed E[x^2] = 1 (normalised data)")
@@ -338,7 +347,15 @@ def apply_snn_init(
     if not records:
         raise _no_neuron_error(manager, graph)
     notes.extend(f"{name}: {note}" for name, record in records.items() for note in record.notes)
-    planner = _Planner(graph, records, float(target_variance))
+    owners = {
+        f"{name}.{owned.weight}": name
+        for name, atom in graph.atoms.items()
+        if atom.role == "neuron"
+        for owned_list in manager.hook.snninit_owned_weights(module=modules[name])
+        for owned in owned_list or []
+        if owned.role == "feedforward"
+    }
+    planner = _Planner(graph, records, float(target_variance), owners)
     plans: list[_Planned] = []
     skipped: list[SkippedWeight] = []
 
@@ -391,7 +408,7 @@ def apply_snn_init(
                             owned.bias,
                             transposed=owned.transposed,
                             groups=1,
-                            upstream=graph.walk(name, forward=False),
+                            upstream=[link for link in graph.walk(name, forward=False) if link.name != name],
                             downstream=[Link(name, ())],
                         )
     notes.extend(dict.fromkeys(planner.notes))

@@ -160,6 +160,20 @@ def _tensors(obj: Any) -> Iterator[torch.Tensor]:
             yield from _tensors(value)
 
 
+def _data_tensors(obj: Any) -> Iterator[torch.Tensor]:
+    """Like _tensors, but skips NamedTuples: a module's state (Norse), not its data input."""
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from _data_tensors(value)
+    elif isinstance(obj, list | tuple):
+        for value in obj:
+            yield from _data_tensors(value)
+
+
 def _op_name(func: Callable[..., Any]) -> str:
     name = getattr(func, "__name__", None) or type(func).__name__
     return name.strip("_") or name
@@ -207,7 +221,7 @@ class _Tracer(TorchFunctionMode):
     def pre_hook(self, name: str) -> Callable[..., None]:
         def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
             if self.depth == 0:
-                for tensor in _tensors((args, kwargs)):
+                for tensor in _data_tensors((args, kwargs)):
                     provenance = self.provenance.get(id(tensor), {})
                     for source, ops in provenance.items():
                         self.graph.edges.add((source, name, tuple(sorted(ops))))
