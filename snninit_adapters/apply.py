@@ -94,7 +94,7 @@ class _Planner:
     def __init__(
         self,
         graph: Graph,
-        records: dict[str, NeuronRecord],
+        records: _Records,
         target_variance: float,
         owners: dict[str, str] | None = None,
     ) -> None:
@@ -266,18 +266,37 @@ class _Planner:
         return report, law
 
 
-def _records(graph: Graph, modules: dict[str, nn.Module], manager: pluggy.PluginManager) -> dict[str, NeuronRecord]:
-    records = {}
+class _Records(dict[str, NeuronRecord]):
+    """Neuron records by name; a neuron that could not be read raises its error only when a layer needs it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: dict[str, SNNInitError] = {}
+
+    def __missing__(self, name: str) -> NeuronRecord:
+        if name in self.errors:
+            raise self.errors[name]
+        raise KeyError(name)
+
+
+def _records(graph: Graph, modules: dict[str, nn.Module], manager: pluggy.PluginManager) -> _Records:
+    records = _Records()
     for name, atom in graph.atoms.items():
         if atom.role != "neuron":
             continue
         module = modules[name]
-        record = manager.hook.snninit_neuron_record(module=module)
+        try:
+            record = manager.hook.snninit_neuron_record(module=module)
+        except SNNInitError as error:
+            records.errors[name] = SNNInitError(f"neuron {name!r}: {error}")
+            continue
         if record is None:
-            raise SNNInitError(
+            records.errors[name] = SNNInitError(
                 f"neuron {name!r} ({type(module).__module__}.{type(module).__name__}) was recognised, but no adapter "
-                "could read its threshold or probe it; write an adapter for it (see the plugin guide) or replace it"
+                "could read its threshold or probe it; write an adapter for it (see the plugin guide), replace it, "
+                "or exclude the layers next to it"
             )
+            continue
         records[name] = record
     return records
 
@@ -345,6 +364,8 @@ def apply_snn_init(
     modules["<root>"] = model
     records = _records(graph, modules, manager)
     if not records:
+        if records.errors:
+            raise next(iter(records.errors.values()))
         raise _no_neuron_error(manager, graph)
     notes.extend(f"{name}: {note}" for name, record in records.items() for note in record.notes)
     owners = {

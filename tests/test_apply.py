@@ -383,3 +383,11 @@ def test_failure_while_writing_restores_everything(monkeypatch):
         apply_snn_init(model, torch.randn(4, 200))
     monkeypatch.undo()
     assert_unchanged(model, before)
+
+
+def test_unreadable_neuron_only_matters_for_the_layers_next_to_it():
+    model = nn.Sequential(ToyNeuron(), nn.Linear(8, 8), ToyNeuron(), nn.Linear(8, 8), UnreadableNeuron())
+    with pytest.raises(SNNInitError, match="neuron '4'"):
+        apply_snn_init(model, torch.randn(2, 8))
+    report = apply_snn_init(model, torch.randn(2, 8), exclude=["3"])
+    assert [layer.name for layer in report.layers] == ["1"]
