@@ -433,6 +433,10 @@ def apply_snn_init(
                             downstream=[Link(name, ())],
                         )
     notes.extend(dict.fromkeys(planner.notes))
+    skipped.extend(
+        SkippedWeight(name, f"neuron left out, no planned layer needs it: {error}")
+        for name, error in records.errors.items()
+    )
     report = InitReport(
         method=get_method(method).name,
         target_variance=float(target_variance),
