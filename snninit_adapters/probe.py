@@ -10,11 +10,15 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["probe_input_threshold"]
+from snninit_adapters.errors import SNNInitError
+from snninit_adapters.neurons import NeuronRecord
+
+__all__ = ["probe_input_threshold", "probed_record"]
 
 Step = Callable[[nn.Module, torch.Tensor], torch.Tensor]
 """Runs one fresh step of a neuron on an input and returns its spikes."""
@@ -64,3 +68,49 @@ def probe_input_threshold(
         else:
             low = middle
     return high
+
+
+def probed_record(neuron: nn.Module, step: Step, *, framework: str, hint: str = "", **fields: Any) -> NeuronRecord:
+    r"""Probe a neuron no extractor knows and describe it as a :class:`NeuronRecord` in input units.
+
+    The record carries the probed :math:`\\theta / g` as its threshold with gain 1, ``probed=True``
+    and a note for the report.
+
+    Args:
+        neuron: The neuron module (not modified).
+        step: One fresh step of (a copy of) the neuron, as for :func:`probe_input_threshold`.
+        framework: The framework's name, for the record and the messages.
+        hint: Extra text for the error message when probing fails.
+        **fields: Further :class:`NeuronRecord` fields (``reset=...``).
+
+    Returns:
+        The record.
+
+    Raises:
+        SNNInitError: If probing fails, or no input up to the probe's bound makes the neuron spike.
+    """
+    kind = type(neuron)
+    name = f"{kind.__module__}.{kind.__name__}"
+    try:
+        theta_in = probe_input_threshold(neuron, step)
+    except SNNInitError:
+        raise
+    except Exception as error:
+        raise SNNInitError(
+            f"cannot read the threshold of {name}, and probing it with one step of a constant input failed "
+            f"({type(error).__name__}: {error}){hint}; write an adapter for this neuron"
+        ) from error
+    if not math.isfinite(theta_in):
+        raise SNNInitError(
+            f"cannot read the threshold of {name} and the probe found no input up to 1e4 that makes it spike "
+            f"within one step{hint}; write an adapter for this neuron"
+        )
+    return NeuronRecord(
+        framework=framework,
+        kind=kind.__name__,
+        threshold=theta_in,
+        threshold_source="black-box probe (theta / g in input units)",
+        probed=True,
+        notes=(f"{kind.__name__} is not a known {framework} neuron; its threshold theta / g was probed",),
+        **fields,
+    )

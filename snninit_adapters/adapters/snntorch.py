@@ -14,11 +14,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from snninit_adapters.errors import SNNInitError
 from snninit_adapters.hookspecs import hookimpl
 from snninit_adapters.neurons import NeuronRecord, Reset
 from snninit_adapters.plugins import require_framework
-from snninit_adapters.probe import probe_input_threshold
+from snninit_adapters.probe import probed_record
 from snninit_adapters.weights import OwnedWeight
 
 FRAMEWORK = "snntorch"
@@ -124,20 +123,7 @@ def _record(module: nn.Module) -> NeuronRecord:
     if kind in (snn.LeakyParallel, snn.AssociativeLeaky):
         return _base(module, notes=(f"{kind.__name__} computes its membrane with internal weights",))
     # an unknown subclass: measure theta / g with one fresh step of a constant input
-    theta_in = probe_input_threshold(module, _probe_step)
-    if not math.isfinite(theta_in):
-        raise SNNInitError(
-            f"cannot read the threshold of {kind.__module__}.{kind.__name__} and the probe found no input up to 1e4 "
-            "that makes it spike within one step; write an adapter for this neuron"
-        )
-    return NeuronRecord(
-        framework=FRAMEWORK,
-        kind=kind.__name__,
-        threshold=theta_in,
-        threshold_source="black-box probe (theta / g in input units)",
-        probed=True,
-        notes=(f"{kind.__name__} is not a known snnTorch neuron; its threshold theta / g was probed",),
-    )
+    return probed_record(module, _probe_step, framework=FRAMEWORK)
 
 
 @hookimpl

@@ -30,7 +30,7 @@ from snninit_adapters.errors import SNNInitError
 from snninit_adapters.hookspecs import hookimpl
 from snninit_adapters.neurons import NeuronRecord, Reset
 from snninit_adapters.plugins import require_framework
-from snninit_adapters.probe import probe_input_threshold
+from snninit_adapters.probe import probed_record
 from snninit_adapters.weights import OwnedWeight
 
 __all__ = [
@@ -639,29 +639,7 @@ def _probed(module: nn.Module) -> NeuronRecord:
         if _ours(sub):
             _reset_module(sub)
     fresh.eval()
-    try:
-        theta_in = probe_input_threshold(fresh, _probe_step)
-    except SNNInitError:
-        raise
-    except Exception as error:
-        raise SNNInitError(
-            f"cannot read the threshold of {kind.__module__}.{kind.__name__}, and probing it with one step of a "
-            f"constant input failed ({type(error).__name__}: {error}){_hint(kind)}; write an adapter for this neuron"
-        ) from error
-    if not math.isfinite(theta_in):
-        raise SNNInitError(
-            f"cannot read the threshold of {kind.__module__}.{kind.__name__} and the probe found no input up to 1e4 "
-            "that makes it spike within one step; write an adapter for this neuron"
-        )
-    return NeuronRecord(
-        framework=FRAMEWORK,
-        kind=kind.__name__,
-        threshold=theta_in,
-        threshold_source="black-box probe (theta / g in input units)",
-        reset=_reset_kind(module),
-        probed=True,
-        notes=(f"{kind.__name__} is not a known SpikingJelly neuron; its threshold theta / g was probed",),
-    )
+    return probed_record(fresh, _probe_step, framework=FRAMEWORK, hint=_hint(kind), reset=_reset_kind(module))
 
 
 @hookimpl
