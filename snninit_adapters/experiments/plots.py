@@ -1,0 +1,112 @@
+"""The figures in the paper's layout: means over runs with a shaded band of one std, heatmaps for Fig. 5.
+
+Needs matplotlib (the ``experiments`` extra); the Agg backend is used, so no display is required.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from snninit_adapters.experiments.figures import FigureSpec
+from snninit_adapters.experiments.summary import aggregate
+
+__all__ = ["plot_figure"]
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError as error:
+        raise ImportError("plots need matplotlib: pip install 'snninit-adapters[experiments]'") from error
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+STYLES = ("-", "--", ":", "-.")
+
+
+def _band(ax: Any, values: npt.NDArray[np.float64], label: str, index: int = 0) -> None:
+    """Mean over runs (axis 0) against layer, with a band of one standard deviation."""
+    with warnings.catch_warnings():  # layers where every run is silent have no skewness: NaN, not a warning
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+    layers = np.arange(len(mean))
+    (line,) = ax.plot(layers, mean, label=label, linestyle=STYLES[index % len(STYLES)])
+    ax.fill_between(layers, mean - std, mean + std, color=line.get_color(), alpha=0.2)
+
+
+def _per_layer(arrays: dict[str, npt.NDArray[np.float64]], metric: str) -> npt.NDArray[np.float64]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.asarray(np.nanmean(arrays[metric], axis=2))  # average over steps: (runs, layers)
+
+
+def plot_figure(spec: FigureSpec, backend: str, rows: Sequence[dict[str, Any]], stem: Path) -> tuple[Path, Path]:
+    """Draw the figure and save it as ``stem.png`` and ``stem.pdf``.
+
+    Returns:
+        The two paths.
+    """
+    plt = _pyplot()
+    data = aggregate(rows)
+    methods = [m for m in spec.methods if any(key[0] == m for key in data)]
+    if spec.number == 5:
+        fig, axes = plt.subplots(2, len(methods), figsize=(5 * len(methods), 8), squeeze=False)
+        for column, method in enumerate(methods):
+            arrays = data[(method, spec.thresholds[0], spec.widths[0])]
+            for row, (metric, label) in enumerate((("var_u", "Var[u_l^t]"), ("spikes", "spikes"))):
+                image = axes[row][column].imshow(
+                    np.nanmean(arrays[metric], axis=0), aspect="auto", origin="lower", cmap="viridis"
+                )
+                axes[row][column].set(title=f"{method}: {label}", xlabel="time step t", ylabel="layer l")
+                fig.colorbar(image, ax=axes[row][column])
+    elif spec.number == 7:
+        fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+        ours = data.get(("micheli2024", spec.thresholds[0], spec.widths[0]))
+        if ours is not None:
+            image = axes[0].imshow(np.nanmean(ours["var_u"], axis=0), aspect="auto", origin="lower", cmap="viridis")
+            axes[0].set(title="micheli2024: Var[u_l^t]", xlabel="time step t", ylabel="layer l")
+            fig.colorbar(image, ax=axes[0])
+        for index, method in enumerate(methods):
+            arrays = data[(method, spec.thresholds[0], spec.widths[0])]
+            _band(axes[1], _per_layer(arrays, "skew_u"), method, index)
+            _band(axes[2], _per_layer(arrays, "kurt_u"), method, index)
+        axes[1].set(title="skewness of u_l (mean over steps)", xlabel="layer l")
+        axes[2].set(title="excess kurtosis of u_l (mean over steps)", xlabel="layer l")
+        axes[1].legend()
+    elif spec.number in (2, 4):
+        panels = methods if spec.number == 2 else [f"n = {w}" for w in spec.widths]
+        fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4.5), squeeze=False, sharey=True)
+        for index, panel in enumerate(panels):
+            ax = axes[0][index]
+            for order, theta in enumerate(spec.thresholds):
+                key = (panel, theta, spec.widths[0]) if spec.number == 2 else (methods[0], theta, spec.widths[index])
+                if key in data:
+                    _band(ax, _per_layer(data[key], "var_u"), f"theta = {theta:g}", order)
+            ax.set(title=panel, xlabel="layer l", ylabel="Var[u_l]")
+            ax.legend(fontsize="small")
+    else:  # 3 and 6: Var and spikes per layer, one line per method
+        fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+        for index, method in enumerate(methods):
+            arrays = data[(method, spec.thresholds[0], spec.widths[0])]
+            _band(axes[0], _per_layer(arrays, "var_u"), method, index)
+            _band(axes[1], _per_layer(arrays, "spikes"), method, index)
+        suffix = " (mean over steps)" if spec.steps > 1 else ""
+        axes[0].set(title=f"Var[u_l]{suffix}", xlabel="layer l")
+        axes[1].set(title=f"spikes per layer{suffix}", xlabel="layer l")
+        axes[1].legend(fontsize="small")
+    fig.suptitle(f"Fig. {spec.number} ({backend} backend): {spec.title}", fontsize="medium")
+    fig.tight_layout()
+    paths = (stem.with_suffix(".png"), stem.with_suffix(".pdf"))
+    for path in paths:
+        fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return paths

@@ -1,0 +1,220 @@
+"""Run an activity-propagation figure: cells, resumable storage, tidy CSV, plots and summary.
+
+A *cell* is one unit of work: one threshold, one width, one run, and the methods one simulation
+covers (all of the figure's methods on the reference backend, which draws them from shared noise;
+one method on a framework backend). Finished cells are stored atomically and skipped on a rerun.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from snninit_adapters.experiments.figures import FigureSpec, figure_spec
+from snninit_adapters.experiments.simulate import LayerStats, simulate_networks
+from snninit_adapters.experiments.store import CellStore, write_csv_atomic
+from snninit_adapters.init import get_method
+from snninit_adapters.theory import LayerContext
+
+__all__ = ["BACKENDS", "PropagationResult", "cells", "run_cell", "run_propagation"]
+
+Simulator = Callable[[Mapping[str, Any], FigureSpec], dict[str, LayerStats]]
+
+
+def cell_seed(cell: Mapping[str, Any], *, exclude: tuple[str, ...] = ("methods", "backend")) -> int:
+    """A 63-bit seed from the cell's parameters (methods excluded, so methods share inputs)."""
+    key = json.dumps({k: v for k, v in cell.items() if k not in exclude}, sort_keys=True)
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") >> 1
+
+
+def _reference(cell: Mapping[str, Any], spec: FigureSpec) -> dict[str, LayerStats]:
+    theta, width = float(cell["threshold"]), int(cell["width"])
+    context = LayerContext(fan_in=width, fan_out=width, theta_pre=theta, theta_post=theta)
+    laws = {name: get_method(name).weight_law(context) for name in cell["methods"].split("+")}
+    generator = torch.Generator(device=cell.get("device", "cpu")).manual_seed(cell_seed(cell))
+    return simulate_networks(
+        laws, depth=spec.depth, width=width, steps=spec.steps, beta=spec.beta, theta=theta, generator=generator
+    )
+
+
+def _framework(name: str) -> Simulator:
+    def simulate(cell: Mapping[str, Any], spec: FigureSpec) -> dict[str, LayerStats]:
+        from snninit_adapters.experiments import frameworks
+
+        result: dict[str, LayerStats] = frameworks.simulate(name, cell, spec)
+        return result
+
+    return simulate
+
+
+BACKENDS: dict[str, tuple[Simulator, bool]] = {
+    "reference": (_reference, False),
+    "snntorch": (_framework("snntorch"), True),
+    "spikingjelly": (_framework("spikingjelly"), True),
+    "norse": (_framework("norse"), True),
+}
+"""Backend name -> (simulator, whether it runs one method per cell)."""
+
+
+def cells(spec: FigureSpec, backend: str, *, seed: int = 0, device: str = "cpu") -> Iterator[dict[str, Any]]:
+    """The cells of a figure on a backend, in a fixed order."""
+    _, per_method = BACKENDS[backend]
+    groups = [(m,) for m in spec.methods] if per_method else [spec.methods]
+    for methods in groups:
+        for theta in spec.thresholds:
+            for width in spec.widths:
+                for run in range(spec.runs):
+                    yield {
+                        "figure": spec.number, "backend": backend, "methods": "+".join(methods),
+                        "threshold": theta, "width": width, "run": run, "depth": spec.depth,
+                        "steps": spec.steps, "beta": spec.beta, "seed": seed, "device": device,
+                    }  # fmt: skip
+
+
+def run_cell(cell: Mapping[str, Any], spec: FigureSpec) -> list[dict[str, Any]]:
+    """Simulate one cell and turn its statistics into tidy rows (one per method, layer and step)."""
+    simulate, _ = BACKENDS[cell["backend"]]
+    rows = []
+    for method, stats in simulate(cell, spec).items():
+        layers, steps = stats.var_u.shape
+        for layer in range(layers):
+            for step in range(steps):
+                rows.append(
+                    {
+                        "figure": cell["figure"],
+                        "backend": cell["backend"],
+                        "method": method,
+                        "threshold": cell["threshold"],
+                        "width": cell["width"],
+                        "beta": cell["beta"],
+                        "run": cell["run"],
+                        "layer": layer,
+                        "step": step,
+                        "var_u": float(stats.var_u[layer, step]),
+                        "mean_u": float(stats.mean_u[layer, step]),
+                        "skew_u": float(stats.skew_u[layer, step]),
+                        "kurt_u": float(stats.kurt_u[layer, step]),
+                        "spikes": float(stats.spikes[layer, step]),
+                    }
+                )
+    return rows
+
+
+@dataclass(frozen=True)
+class PropagationResult:
+    """What a figure's run produced.
+
+    Attributes:
+        spec: The figure's settings.
+        backend: The backend it ran on.
+        rows: The tidy table (one row per method, threshold, width, run, layer, step).
+        csv: Path of the tidy CSV.
+        figures: Paths of the PNG and PDF figure.
+        summary_path: Path of the Markdown summary.
+        summary: The Markdown summary.
+        computed: Cells simulated by this run.
+        reused: Cells found finished from an earlier run.
+    """
+
+    spec: FigureSpec
+    backend: str
+    rows: list[dict[str, Any]]
+    csv: Path
+    figures: tuple[Path, ...]
+    summary_path: Path
+    summary: str
+    computed: int
+    reused: int
+
+
+def _progress(total: int, description: str, enabled: bool) -> Any:
+    try:
+        from tqdm import tqdm
+    except ImportError:  # progress bars are an extra
+        return None
+    return tqdm(total=total, desc=description, unit="cell", disable=not enabled, leave=False)
+
+
+def run_propagation(
+    figure: int,
+    *,
+    backend: str = "reference",
+    out: Path | str = "results",
+    quick: bool = False,
+    runs: int | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+    plot: bool = True,
+) -> PropagationResult:
+    """Reproduce one of the paper's propagation figures (2 to 7) and write its CSV, figure and summary.
+
+    Args:
+        figure: Figure number, 2 to 7.
+        backend: ``"reference"`` (plain PyTorch, no framework), ``"snntorch"``, ``"spikingjelly"`` or ``"norse"``.
+        out: Output folder; the figure's files go to ``out/fig<N>/<backend>/``.
+        quick: Small settings (20 layers, narrower layers, 3 runs, at most 5 steps).
+        runs: Number of runs instead of the figure's default.
+        seed: Base seed; each cell's seed is derived from it and the cell's parameters.
+        device: Torch device for the reference backend.
+        progress: Show a progress bar (needs tqdm).
+        plot: Draw the PNG and PDF figure (needs matplotlib).
+
+    Returns:
+        The rows and the paths written.
+
+    Raises:
+        ValueError: For an unknown figure or backend.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    spec = figure_spec(figure, quick=quick)
+    if runs is not None:
+        from dataclasses import replace
+
+        spec = replace(spec, runs=runs)
+    directory = Path(out) / f"fig{figure}" / backend
+    store = CellStore(directory)
+    todo = list(cells(spec, backend, seed=seed, device=device))
+    bar = _progress(len(todo), f"fig {figure} ({backend})", progress)
+    rows: list[dict[str, Any]] = []
+    computed = reused = 0
+    for cell in todo:
+        if store.done(cell):
+            rows.extend(store.read(cell))
+            reused += 1
+        else:
+            cell_rows = run_cell(cell, spec)
+            store.write(cell, cell_rows)
+            rows.extend(cell_rows)
+            computed += 1
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    stem = directory / f"fig{figure}"
+    csv_path = stem.with_suffix(".csv")
+    write_csv_atomic(csv_path, rows)
+    from snninit_adapters.experiments.summary import summarise
+
+    summary = summarise(spec, backend, rows)
+    summary_path = stem.with_suffix(".md")
+    _write_text_atomic(summary_path, summary)
+    figures: tuple[Path, ...] = ()
+    if plot:
+        from snninit_adapters.experiments.plots import plot_figure
+
+        figures = plot_figure(spec, backend, rows, stem)
+    return PropagationResult(spec, backend, rows, csv_path, figures, summary_path, summary, computed, reused)
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    temporary.replace(path)

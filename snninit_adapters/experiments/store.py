@@ -1,0 +1,88 @@
+"""Resumable results: every finished cell is written atomically, and a rerun skips it.
+
+A cell's rows go to ``<dir>/cells/<key>.csv`` through a temporary file in the same folder and
+``os.replace``, so an interrupted run leaves either the whole file or none. Tables written at the end
+go through the same atomic write.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+__all__ = ["CellStore", "read_csv", "write_csv_atomic"]
+
+COLUMNS = (
+    "figure", "backend", "method", "threshold", "width", "beta", "run",
+    "layer", "step", "var_u", "mean_u", "skew_u", "kurt_u", "spikes",
+)  # fmt: skip
+
+
+def write_csv_atomic(path: Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = COLUMNS) -> None:
+    """Write ``rows`` to ``path`` as CSV, all or nothing."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
+            writer = csv.DictWriter(stream, fieldnames=list(columns))
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_csv(path: Path) -> list[dict[str, Any]]:
+    """Read a results CSV, numbers converted back to int/float."""
+    with path.open(newline="", encoding="utf-8") as stream:
+        return [{key: _number(value) for key, value in row.items()} for row in csv.DictReader(stream)]
+
+
+def _number(value: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            continue
+    return value
+
+
+class CellStore:
+    """The finished cells of one experiment, one CSV file each.
+
+    Args:
+        directory: Folder of the experiment; cells go to ``directory / "cells"``.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory / "cells"
+
+    @staticmethod
+    def key(cell: Mapping[str, Any]) -> str:
+        """A stable file name for a cell, from all its parameters."""
+        digest = hashlib.sha256(json.dumps(dict(cell), sort_keys=True).encode()).hexdigest()[:16]
+        readable = "_".join(f"{k}-{cell[k]}" for k in ("method", "threshold", "width", "run") if k in cell)
+        return f"{readable}_{digest}".replace("/", "-").replace(",", "+")
+
+    def path(self, cell: Mapping[str, Any]) -> Path:
+        """Where the cell's rows are stored."""
+        return self.directory / f"{self.key(cell)}.csv"
+
+    def done(self, cell: Mapping[str, Any]) -> bool:
+        """True if the cell was finished by an earlier run."""
+        return self.path(cell).is_file()
+
+    def write(self, cell: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> None:
+        """Store a finished cell atomically."""
+        write_csv_atomic(self.path(cell), rows)
+
+    def read(self, cell: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The stored rows of a finished cell."""
+        return read_csv(self.path(cell))

@@ -1,0 +1,69 @@
+import textwrap
+
+import pytest
+
+pytest.importorskip("click")
+from click.testing import CliRunner
+
+from snninit_adapters.cli import cli
+
+
+def test_theory_prints_the_papers_numbers():
+    result = CliRunner().invoke(cli, ["theory", "--threshold", "1", "--fan-in", "600"])
+    assert result.exit_code == 0, result.output
+    assert "P(u > theta)                 = 0.158655" in result.output
+    assert "std * sqrt(n) = 2.5106" in result.output
+    assert "std * sqrt(n) = 1.4142" in result.output
+
+
+def test_propagation_quick_prints_summary_and_paths(tmp_path):
+    args = [
+        "experiments",
+        "propagation",
+        "--figure",
+        "3",
+        "--quick",
+        "--runs",
+        "1",
+        "--no-plot",
+        "--out",
+        str(tmp_path),
+    ]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "# Fig. 3" in result.output
+    assert "cells: 1 computed, 0 reused" in result.output
+    assert f"table: {tmp_path}" in result.output
+    rerun = CliRunner().invoke(cli, args)
+    assert "cells: 0 computed, 1 reused" in rerun.output
+
+
+def test_propagation_rejects_unknown_figures():
+    result = CliRunner().invoke(cli, ["experiments", "propagation", "--figure", "9"])
+    assert result.exit_code != 0
+    assert "9 is not in the range 2<=x<=7" in result.output
+
+
+def test_inspect_a_model_from_module_function(tmp_path, monkeypatch, toy_adapter):
+    (tmp_path / "my_model.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+            from tests._toy import ToyNeuron
+
+            def build():
+                model = torch.nn.Sequential(ToyNeuron(), torch.nn.Linear(8, 8), ToyNeuron())
+                return model, torch.randn(4, 8)
+
+            def not_a_pair():
+                return 3
+            """
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["inspect", "my_model:build"])
+    assert result.exit_code == 0, result.output
+    assert "would re-initialise (dry run) 1 weight layer(s)" in result.output
+    bad = CliRunner().invoke(cli, ["inspect", "my_model:not_a_pair"])
+    assert bad.exit_code != 0
+    assert "(model, example_input)" in bad.output
