@@ -4,6 +4,18 @@ Nothing here imports torch: every function takes and returns numbers or numpy ar
 """
 
 from snninit_adapters.theory.fan import fan_in, fan_out
+from snninit_adapters.theory.finite_width import (
+    ChainResult,
+    lower_fixed_point,
+    max_threshold,
+    membrane_variance_moments,
+    propagate_spike_counts,
+    recommend_width,
+    spike_count_transition,
+    survival_probability,
+    variance_map,
+    variance_map_slope,
+)
 from snninit_adapters.theory.firing import firing_probability, log_firing_probability, mean_firing_probability
 from snninit_adapters.theory.fluctuation import (
     PSPIntegrals,
@@ -28,6 +40,7 @@ from snninit_adapters.theory.methods import (
 from snninit_adapters.theory.variance import snn_weight_variance, weight_variance
 
 __all__ = [
+    "ChainResult",
     "DISTRIBUTIONS",
     "Distribution",
     "LayerContext",
@@ -48,10 +61,19 @@ __all__ = [
     "lee2016_law",
     "lee2016_threshold",
     "log_firing_probability",
+    "lower_fixed_point",
+    "max_threshold",
     "mean_firing_probability",
+    "membrane_variance_moments",
     "micheli2024_law",
+    "propagate_spike_counts",
+    "recommend_width",
     "rossbroich2022_law",
     "snn_weight_variance",
+    "spike_count_transition",
+    "survival_probability",
+    "variance_map",
+    "variance_map_slope",
     "weight_variance",
     "zenke2021_law",
 ]
