@@ -85,11 +85,23 @@ if click is not None:
 
     @cli.command()
     @click.option("--threshold", type=float, default=1.0, show_default=True, help="Presynaptic threshold theta.")
-    @click.option("--fan-in", type=click.IntRange(1), default=600, show_default=True, help="Fan-in n.")
+    @click.option("--fan-in", type=click.IntRange(1), default=600, show_default=True, help="Fan-in n (= width).")
     @click.option("--target-variance", type=float, default=1.0, show_default=True)
-    def theory(threshold: float, fan_in: int, target_variance: float) -> None:
-        """P(u > theta), the paper's weight std and Kaiming's, for one layer."""
-        from snninit_adapters.theory import firing_probability, snn_weight_variance
+    @click.option("--depth", type=click.IntRange(1), default=100, show_default=True,
+                  help="Layers of a fully-connected network of this width, for the survival figures.")  # fmt: skip
+    @click.option("--survival", type=click.FloatRange(0, 1), default=0.99, show_default=True,
+                  help="Survival probability the advice aims at.")  # fmt: skip
+    def theory(threshold: float, fan_in: int, target_variance: float, depth: int, survival: float) -> None:
+        """P(u > theta), the paper's weight std and Kaiming's, and the exact finite-width survival and advice."""
+        from snninit_adapters.theory import (
+            firing_probability,
+            lower_fixed_point,
+            max_threshold,
+            recommend_width,
+            snn_weight_variance,
+            survival_probability,
+            variance_map_slope,
+        )
 
         p = firing_probability(threshold)
         std = math.sqrt(snn_weight_variance(fan_in, threshold, target_variance=target_variance))
@@ -99,6 +111,21 @@ if click is not None:
         click.echo(f"Micheli et al. 2024: std     = {std:.6g}  (std * sqrt(n) = {std * math.sqrt(fan_in):.4f})")
         click.echo(f"Kaiming:             std     = {kaiming:.6g}  (std * sqrt(n) = {math.sqrt(2):.4f})")
         click.echo(f"ratio of variances           = {std**2 / kaiming**2:.4g}")
+        click.echo()
+        click.echo(f"Exact finite-width law, one step, {depth} layers of {fan_in} neurons, the paper's weights:")
+        click.echo(f"P(activity survives to layer {depth}) = {survival_probability(fan_in, depth, threshold):.4g}")
+        try:
+            width = str(recommend_width(threshold, depth, survival))
+        except Exception as error:  # no width is enough at very high thresholds
+            width = f"none found ({error})"
+        click.echo(f"smallest width with survival >= {survival:g}: {width}")
+        click.echo(f"largest threshold with survival >= {survival:g} at n = {fan_in}: "
+                   f"{max_threshold(fan_in, depth, survival):.3f}")  # fmt: skip
+        slope = variance_map_slope(threshold)
+        lower = lower_fixed_point(threshold)
+        click.echo(f"mean field: slope of the variance map at V = 1: {slope:.4f} "
+                   f"({'stable' if slope < 1 else 'repelling'}); collapse below V = "
+                   f"{'-' if lower is None else f'{lower:.4f}'}")  # fmt: skip
 
     @cli.command()
     @click.argument("target")

@@ -14,6 +14,8 @@ def test_theory_prints_the_papers_numbers():
     assert "P(u > theta)                 = 0.158655" in result.output
     assert "std * sqrt(n) = 2.5106" in result.output
     assert "std * sqrt(n) = 1.4142" in result.output
+    assert "P(activity survives to layer 100) = 0.8098" in result.output
+    assert "collapse below V = 0.5143" in result.output
 
 
 def test_propagation_quick_prints_summary_and_paths(tmp_path):
