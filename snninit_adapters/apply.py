@@ -34,6 +34,7 @@ from snninit_adapters.init._tensor import fill_
 from snninit_adapters.neurons import NeuronRecord, threshold_array
 from snninit_adapters.plugins import get_plugin_manager
 from snninit_adapters.report import InitReport, LayerReport, NeuronLink, SkippedWeight
+from snninit_adapters.survival import FullyConnectedLink, chain_survival
 from snninit_adapters.theory import LayerContext, WeightLaw, fan_in, fan_out, firing_probability
 
 __all__ = ["apply_snn_init"]
@@ -279,6 +280,30 @@ class _Records(dict[str, NeuronRecord]):
         raise KeyError(name)
 
 
+def _fully_connected_link(
+    report: LayerReport, weight: torch.Tensor, law: WeightLaw, records: _Records, target_variance: float
+) -> FullyConnectedLink | None:
+    """The layer as a link of a fully-connected chain, if it is one: 2-D weight, one source, one neuron."""
+    if weight.dim() != 2 or len(report.upstream) != 1 or len(report.downstream) != 1:
+        return None
+    up, down = report.upstream[0], report.downstream[0]
+    if down.name not in records or (up.name != INPUT and up.name not in records):
+        return None
+    amplitude = records[up.name].spike_amplitude if up.name != INPUT else 1.0
+    record = records[down.name]
+    return FullyConnectedLink(
+        layer=report.name,
+        upstream=up.name,
+        downstream=down.name,
+        n_in=report.fan_in,
+        n_out=int(weight.shape[0]),
+        p_in=report.firing_probability,
+        weight_std=record.input_gain * amplitude * law.std,
+        theta=float(threshold_array(record.threshold).mean()),
+        membrane_std=math.sqrt(target_variance),
+    )
+
+
 def _records(graph: Graph, modules: dict[str, nn.Module], manager: pluggy.PluginManager) -> _Records:
     records = _Records()
     for name, atom in graph.atoms.items():
@@ -379,6 +404,8 @@ def apply_snn_init(
     planner = _Planner(graph, records, float(target_variance), owners)
     plans: list[_Planned] = []
     skipped: list[SkippedWeight] = []
+    links: list[FullyConnectedLink] = []
+    convolutions: list[str] = []
 
     def add(name: str, kind: str, owner: nn.Module, spec_weight: str, spec_bias: str | None, **kw: Any) -> None:
         weight = _get(owner, spec_weight)
@@ -388,6 +415,11 @@ def apply_snn_init(
             name, kind, weight, method=method, method_options=method_options, bias_text=bias_text, **kw
         )
         plans.append(_Planned(report, weight, bias_param if bias == "zero" else None, law))
+        link = _fully_connected_link(report, weight, law, records, float(target_variance))
+        if link is not None:
+            links.append(link)
+        elif weight.dim() > 2:
+            convolutions.append(name)
 
     for name, atom in graph.atoms.items():
         module = modules[name]
@@ -437,6 +469,12 @@ def apply_snn_init(
         SkippedWeight(name, f"neuron left out, no planned layer needs it: {error}")
         for name, error in records.errors.items()
     )
+    chains = tuple(chain_survival(links, method=get_method(method).name))
+    if convolutions:
+        notes.append(
+            "activity survival is computed for fully-connected chains only: convolutions share weights across "
+            "positions, so the exact finite-width law would only approximate them through their fan-in"
+        )
     report = InitReport(
         method=get_method(method).name,
         target_variance=float(target_variance),
@@ -445,6 +483,7 @@ def apply_snn_init(
         layers=tuple(plan.report for plan in plans),
         skipped=tuple(skipped),
         notes=tuple(notes),
+        chains=chains,
     )
     if not dry_run:
         _write(plans, generator)

@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from snninit_adapters.survival import ChainSurvival
 
 __all__ = ["InitReport", "LayerReport", "NeuronLink", "SkippedWeight"]
 
@@ -109,6 +112,7 @@ class InitReport:
         layers: One entry per re-initialised weight layer, in model order.
         skipped: Weights left alone, with reasons.
         notes: Model-wide remarks (probed neurons, assumptions).
+        chains: Exact single-step survival of activity along each fully-connected spiking chain.
     """
 
     method: str
@@ -118,6 +122,7 @@ class InitReport:
     layers: tuple[LayerReport, ...]
     skipped: tuple[SkippedWeight, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    chains: tuple[ChainSurvival, ...] = field(default=())
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -159,6 +164,9 @@ class InitReport:
             lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
         for layer in self.layers:
             lines.extend(f"warning: {layer.name}: {message}" for message in layer.warnings)
+        for chain in self.chains:
+            prefix = "warning: " if chain.advice else ""
+            lines.append(f"{prefix}{chain.describe()}")
         lines.extend(f"skipped: {item.name}: {item.reason}" for item in self.skipped)
         lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)

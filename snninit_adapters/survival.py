@@ -1,0 +1,159 @@
+"""Exact survival of activity along the fully-connected spiking chains of a planned model.
+
+A chain is a run ``neuron -> Linear -> neuron -> Linear -> ...`` in which each linear layer is fed by
+one neuron layer (or the data) and drives one neuron layer. Under the planned weights the spike
+counts along it follow the exact finite-width law of :mod:`snninit_adapters.theory.finite_width`:
+the report gives the probability that a single step's activity reaches the chain's last neurons,
+and advice when it is below 0.99. Convolutions share weights across positions, so the rows of
+their weight matrix are not independent and the law does not apply to them exactly; they are left
+out (the report says so).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from snninit_adapters.theory import propagate_spike_counts
+
+__all__ = ["ChainSurvival", "FullyConnectedLink", "chain_survival"]
+
+SURVIVAL_TARGET = 0.99
+
+
+@dataclass(frozen=True)
+class FullyConnectedLink:
+    """One linear layer between one upstream source and one downstream neuron layer.
+
+    Attributes:
+        layer: The linear layer's name.
+        upstream: The neuron layer feeding it, or ``"<input>"``.
+        downstream: The neuron layer it drives.
+        n_in: Its fan-in (the upstream layer's width).
+        n_out: Its output width (the downstream layer's width).
+        p_in: Firing probability of the upstream neurons (None when the data feeds it).
+        weight_std: Std of the effective weights on the downstream membrane: ``g * a * std(w)``.
+        theta: The downstream neurons' (mean) threshold, in membrane units.
+        membrane_std: The downstream membrane's planned std (the target), used when the data feeds the layer.
+    """
+
+    layer: str
+    upstream: str
+    downstream: str
+    n_in: int
+    n_out: int
+    p_in: float | None
+    weight_std: float
+    theta: float
+    membrane_std: float
+
+
+@dataclass(frozen=True)
+class ChainSurvival:
+    """The exact single-step survival of activity along one chain.
+
+    Attributes:
+        layers: The chain's linear layers, in order.
+        widths: Widths of its neuron layers, first (upstream) to last.
+        survival: Probability that the last neuron layer has at least one spike.
+        advice: What to change to reach 0.99 survival, when it is lower.
+    """
+
+    layers: tuple[str, ...]
+    widths: tuple[int, ...]
+    survival: float
+    advice: str | None
+
+    def describe(self) -> str:
+        """One line for the report."""
+        names = " -> ".join(self.layers) if len(self.layers) <= 4 else f"{self.layers[0]} -> ... -> {self.layers[-1]}"
+        widths = sorted(set(self.widths))
+        width_text = f"width {widths[0]}" if len(widths) == 1 else f"widths {widths[0]}..{widths[-1]}"
+        text = (
+            f"chain {names} ({len(self.layers)} layers, {width_text}): activity reaches the last neurons with "
+            f"probability {self.survival:.4g} (exact finite-width law, one step)"
+        )
+        return f"{text}; {self.advice}" if self.advice else text
+
+
+def _chains(links: list[FullyConnectedLink]) -> list[list[FullyConnectedLink]]:
+    by_upstream: dict[str, list[FullyConnectedLink]] = {}
+    for link in links:
+        by_upstream.setdefault(link.upstream, []).append(link)
+    downstream = {link.downstream for link in links}
+    chains = []
+    for link in links:
+        if link.upstream in downstream and len(by_upstream.get(link.upstream, [])) == 1:
+            continue  # continues a chain started elsewhere
+        chain = [link]
+        while len(next_links := by_upstream.get(chain[-1].downstream, [])) == 1 and next_links[0] not in chain:
+            chain.append(next_links[0])
+        chains.append(chain)
+    return chains
+
+
+def _advice(chain: list[FullyConnectedLink]) -> str:
+    from snninit_adapters.theory import max_threshold, recommend_width
+
+    widths = {link.n_out for link in chain}
+    thetas = {round(link.theta / link.membrane_std, 6) for link in chain}
+    if len(widths) == 1 and len(thetas) == 1:
+        width, theta = widths.pop(), thetas.pop()
+        try:
+            needed = recommend_width(theta, len(chain), SURVIVAL_TARGET)
+            wider = f"layers of at least {needed} neurons"
+        except ValueError:
+            wider = "no width up to 65536"
+        lower = max_threshold(width, len(chain), SURVIVAL_TARGET)
+        return f"to reach {SURVIVAL_TARGET} use {wider}, or thresholds up to {lower:.3f} (in membrane stds)"
+    return f"widen the narrowest layers or lower the thresholds to reach {SURVIVAL_TARGET}"
+
+
+def _paper_stds(chain: list[FullyConnectedLink], p_first: float) -> list[float]:
+    """Effective weight stds the paper's rule would give along the chain (membranes at their target spread)."""
+    stds, p_in = [], p_first
+    for link in chain:
+        stds.append(link.membrane_std / float(np.sqrt(link.n_in * p_in)))
+        p_in = float(stats.norm.sf(link.theta / link.membrane_std))
+    return stds
+
+
+def chain_survival(links: list[FullyConnectedLink], *, method: str = "micheli2024") -> list[ChainSurvival]:
+    """Exact single-step survival along every fully-connected chain made of ``links``.
+
+    Args:
+        links: The model's linear layers with one upstream source and one downstream neuron layer.
+        method: The method that planned the weights; for another than the paper's, the advice gives the
+            paper's survival on the same chain.
+
+    Returns:
+        One result per chain, in model order.
+    """
+    results = []
+    for chain in _chains(links):
+        first = chain[0]
+        if first.p_in is None:  # the data feeds the first layer: start from its neurons
+            widths = [first.n_out]
+            thresholds = [first.theta / first.membrane_std]
+            rest = chain[1:]
+        else:
+            widths = [first.n_in]
+            thresholds = [float(stats.norm.isf(first.p_in))]
+            rest = chain
+        if not rest:
+            continue
+        widths += [link.n_out for link in rest]
+        thresholds += [link.theta for link in rest]
+        result = propagate_spike_counts(widths, thresholds, [link.weight_std for link in rest])
+        survival = float(np.clip(result.survival[-1], 0.0, 1.0))
+        advice = None
+        if survival < SURVIVAL_TARGET and method != "micheli2024":
+            p_first = float(stats.norm.sf(thresholds[0]))
+            paper = propagate_spike_counts(widths, thresholds, _paper_stds(rest, p_first)).survival[-1]
+            advice = f"the paper's initialisation (method='micheli2024') gives {float(paper):.4g} on this chain"
+        elif survival < SURVIVAL_TARGET:
+            advice = _advice(rest)
+        results.append(ChainSurvival(tuple(link.layer for link in chain), tuple(widths), survival, advice))
+    return results
