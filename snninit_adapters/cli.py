@@ -46,9 +46,10 @@ if click is not None:
     @experiments.command()
     @click.option("--figure", "figures", type=click.IntRange(2, 7), multiple=True, required=True,
                   help="Figure to reproduce (2-7); repeat for several.")  # fmt: skip
-    @click.option("--backend", type=click.Choice(["reference", "snntorch", "spikingjelly", "norse"]),
+    @click.option("--backend", type=click.Choice(["reference", "exact", "snntorch", "spikingjelly", "norse"]),
                   default="reference", show_default=True,
-                  help="reference: plain PyTorch; otherwise the framework's own layers and neurons.")  # fmt: skip
+                  help="reference: plain PyTorch; exact: the finite-width law (Figs. 2-4); "
+                       "otherwise the framework's own layers and neurons.")  # fmt: skip
     @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
                   show_default=True, help="Output folder.")  # fmt: skip
     @click.option("--quick", is_flag=True, help="Small settings: 20 layers, narrower layers, 3 runs, <= 5 steps.")
@@ -145,7 +146,7 @@ if click is not None:
         model, example_input = loaded
         click.echo(apply_snn_init(model, example_input, method=method, dry_run=True))
         try:
-            from snninit_adapters import measure_activity  # type: ignore[attr-defined]
+            from snninit_adapters import measure_activity
         except ImportError:
             return
         click.echo()

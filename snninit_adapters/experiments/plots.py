@@ -33,13 +33,29 @@ def _pyplot() -> Any:
 STYLES = ("-", "--", ":", "-.")
 
 
-def _band(ax: Any, values: npt.NDArray[np.float64], label: str, index: int = 0) -> None:
-    """Mean over runs (axis 0) against layer, with a band of one standard deviation."""
+def _band(
+    ax: Any,
+    values: npt.NDArray[np.float64],
+    label: str,
+    index: int = 0,
+    std: npt.NDArray[np.float64] | None = None,
+    simulated: npt.NDArray[np.float64] | None = None,
+) -> None:
+    """Mean over runs (axis 0) against layer, with a band of one standard deviation.
+
+    ``std`` gives the band directly (the exact backend's spread over networks); ``simulated`` (runs x
+    layers) is overlaid as markers.
+    """
     with warnings.catch_warnings():  # layers where every run is silent have no skewness: NaN, not a warning
         warnings.simplefilter("ignore", RuntimeWarning)
-        mean, std = np.nanmean(values, axis=0), np.nanstd(values, axis=0)
+        mean = np.nanmean(values, axis=0)
+        std = np.nanstd(values, axis=0) if std is None else std
     layers = np.arange(len(mean))
     (line,) = ax.plot(layers, mean, label=label, linestyle=STYLES[index % len(STYLES)])
+    if simulated is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            ax.plot(layers, np.nanmean(simulated, axis=0), "o", markersize=2.5, color=line.get_color())
     ax.fill_between(layers, mean - std, mean + std, color=line.get_color(), alpha=0.2)
 
 
@@ -49,14 +65,46 @@ def _per_layer(arrays: dict[str, npt.NDArray[np.float64]], metric: str) -> npt.N
         return np.asarray(np.nanmean(arrays[metric], axis=2))  # average over steps: (runs, layers)
 
 
-def plot_figure(spec: FigureSpec, backend: str, rows: Sequence[dict[str, Any]], stem: Path) -> tuple[Path, Path]:
+def _exact_std(rows: Sequence[dict[str, Any]], key: tuple[str, float, int], metric: str) -> Any:
+    spreads = sorted(
+        (int(r["layer"]), float(r[f"{metric}_std"]))
+        for r in rows
+        if (r["method"], float(r["threshold"]), int(r["width"])) == key and r.get(f"{metric}_std") is not None
+    )
+    return np.array([value for _, value in spreads]) if spreads else None
+
+
+def plot_figure(
+    spec: FigureSpec,
+    backend: str,
+    rows: Sequence[dict[str, Any]],
+    stem: Path,
+    *,
+    overlay: Sequence[dict[str, Any]] = (),
+) -> tuple[Path, Path]:
     """Draw the figure and save it as ``stem.png`` and ``stem.pdf``.
+
+    Args:
+        spec: The figure.
+        backend: The backend the rows come from.
+        rows: The tidy rows.
+        stem: Path without suffix.
+        overlay: Simulated rows drawn as markers over the curves (the exact backend's check).
 
     Returns:
         The two paths.
     """
     plt = _pyplot()
     data = aggregate(rows)
+    simulated = aggregate(overlay) if overlay else {}
+
+    def extras(key: tuple[str, float, int], metric: str) -> dict[str, Any]:
+        sim = simulated.get(key)
+        return {
+            "std": _exact_std(rows, key, metric),
+            "simulated": None if sim is None else _per_layer(sim, metric),
+        }
+
     methods = [m for m in spec.methods if any(key[0] == m for key in data)]
     if spec.number == 5:
         fig, axes = plt.subplots(2, len(methods), figsize=(5 * len(methods), 8), squeeze=False)
@@ -90,20 +138,22 @@ def plot_figure(spec: FigureSpec, backend: str, rows: Sequence[dict[str, Any]], 
             for order, theta in enumerate(spec.thresholds):
                 key = (panel, theta, spec.widths[0]) if spec.number == 2 else (methods[0], theta, spec.widths[index])
                 if key in data:
-                    _band(ax, _per_layer(data[key], "var_u"), f"theta = {theta:g}", order)
+                    _band(ax, _per_layer(data[key], "var_u"), f"theta = {theta:g}", order, **extras(key, "var_u"))
             ax.set(title=panel, xlabel="layer l", ylabel="Var[u_l]")
             ax.legend(fontsize="small")
     else:  # 3 and 6: Var and spikes per layer, one line per method
         fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
         for index, method in enumerate(methods):
-            arrays = data[(method, spec.thresholds[0], spec.widths[0])]
-            _band(axes[0], _per_layer(arrays, "var_u"), method, index)
-            _band(axes[1], _per_layer(arrays, "spikes"), method, index)
+            key = (method, spec.thresholds[0], spec.widths[0])
+            arrays = data[key]
+            _band(axes[0], _per_layer(arrays, "var_u"), method, index, **extras(key, "var_u"))
+            _band(axes[1], _per_layer(arrays, "spikes"), method, index, **extras(key, "spikes"))
         suffix = " (mean over steps)" if spec.steps > 1 else ""
         axes[0].set(title=f"Var[u_l]{suffix}", xlabel="layer l")
         axes[1].set(title=f"spikes per layer{suffix}", xlabel="layer l")
         axes[1].legend(fontsize="small")
-    fig.suptitle(f"Fig. {spec.number} ({backend} backend): {spec.title}", fontsize="medium")
+    note = "; lines: exact law, dots: simulated" if overlay else ""
+    fig.suptitle(f"Fig. {spec.number} ({backend} backend{note}): {spec.title}", fontsize="medium")
     fig.tight_layout()
     paths = (stem.with_suffix(".png"), stem.with_suffix(".pdf"))
     for path in paths:

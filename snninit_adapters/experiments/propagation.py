@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,12 @@ def _reference(cell: Mapping[str, Any], spec: FigureSpec) -> dict[str, LayerStat
     )
 
 
+def _exact(cell: Mapping[str, Any], spec: FigureSpec) -> dict[str, Any]:
+    from snninit_adapters.experiments.exact import simulate_exact
+
+    return dict(simulate_exact(cell, spec))
+
+
 def _framework(name: str) -> Simulator:
     def simulate(cell: Mapping[str, Any], spec: FigureSpec) -> dict[str, LayerStats]:
         from snninit_adapters.experiments import frameworks
@@ -55,6 +61,7 @@ def _framework(name: str) -> Simulator:
 
 BACKENDS: dict[str, tuple[Simulator, bool]] = {
     "reference": (_reference, False),
+    "exact": (_exact, False),
     "snntorch": (_framework("snntorch"), True),
     "spikingjelly": (_framework("spikingjelly"), True),
     "norse": (_framework("norse"), True),
@@ -65,7 +72,12 @@ BACKENDS: dict[str, tuple[Simulator, bool]] = {
 def cells(spec: FigureSpec, backend: str, *, seed: int = 0, device: str = "cpu") -> Iterator[dict[str, Any]]:
     """The cells of a figure on a backend, in a fixed order."""
     _, per_method = BACKENDS[backend]
-    groups = [(m,) for m in spec.methods] if per_method else [spec.methods]
+    methods = spec.methods
+    if backend == "exact":  # one exact computation per setting replaces the runs
+        from snninit_adapters.experiments.exact import exact_methods
+
+        methods, spec = exact_methods(spec), replace(spec, runs=1)
+    groups = [(m,) for m in methods] if per_method else [methods]
     for methods in groups:
         for theta in spec.thresholds:
             for width in spec.widths:
@@ -103,6 +115,9 @@ def run_cell(cell: Mapping[str, Any], spec: FigureSpec) -> list[dict[str, Any]]:
                         "spikes": float(stats.spikes[layer, step]),
                     }
                 )
+                for extra in ("var_u_std", "spikes_std", "survival"):
+                    if hasattr(stats, extra):
+                        rows[-1][extra] = float(getattr(stats, extra)[layer, step])
     return rows
 
 
@@ -157,7 +172,9 @@ def run_propagation(
 
     Args:
         figure: Figure number, 2 to 7.
-        backend: ``"reference"`` (plain PyTorch, no framework), ``"snntorch"``, ``"spikingjelly"`` or ``"norse"``.
+        backend: ``"reference"`` (plain PyTorch, no framework), ``"exact"`` (the finite-width law, for the
+            single-step figures 2-4, with the reference simulation overlaid), ``"snntorch"``,
+            ``"spikingjelly"`` or ``"norse"``.
         out: Output folder; the figure's files go to ``out/fig<N>/<backend>/``.
         quick: Small settings (20 layers, narrower layers, 3 runs, at most 5 steps).
         runs: Number of runs instead of the figure's default.
@@ -176,9 +193,16 @@ def run_propagation(
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     spec = figure_spec(figure, quick=quick)
     if runs is not None:
-        from dataclasses import replace
-
         spec = replace(spec, runs=runs)
+    overlay: list[dict[str, Any]] = []
+    if backend == "exact":
+        if spec.steps != 1:
+            raise ValueError(f"the exact backend covers the single-step figures 2, 3 and 4, not figure {figure}")
+        overlay = run_propagation(
+            figure, backend="reference", out=out, quick=quick, runs=runs, seed=seed, device=device, progress=progress,
+            plot=False,
+        ).rows  # fmt: skip
+        spec = replace(spec, runs=1)
     directory = Path(out) / f"fig{figure}" / backend
     store = CellStore(directory)
     todo = list(cells(spec, backend, seed=seed, device=device))
@@ -210,7 +234,7 @@ def run_propagation(
     if plot:
         from snninit_adapters.experiments.plots import plot_figure
 
-        figures = plot_figure(spec, backend, rows, stem)
+        figures = plot_figure(spec, backend, rows, stem, overlay=overlay)
     return PropagationResult(spec, backend, rows, csv_path, figures, summary_path, summary, computed, reused)
 
 

@@ -21,6 +21,7 @@ __all__ = ["CellStore", "read_csv", "write_csv_atomic"]
 COLUMNS = (
     "figure", "backend", "method", "threshold", "width", "beta", "run",
     "layer", "step", "var_u", "mean_u", "skew_u", "kurt_u", "spikes",
+    "var_u_std", "spikes_std", "survival",  # the exact backend's spreads over networks; empty otherwise
 )  # fmt: skip
 
 
@@ -46,6 +47,8 @@ def read_csv(path: Path) -> list[dict[str, Any]]:
 
 
 def _number(value: str) -> Any:
+    if value == "":
+        return None
     for kind in (int, float):
         try:
             return kind(value)

@@ -133,13 +133,19 @@ def claims(spec: FigureSpec, rows: Sequence[dict[str, Any]]) -> list[Claim]:
                 Claim("rossbroich2022 keeps spikes in the last layer", bool((spikes >= SILENT).all()), _fmt(spikes))
             )
     if spec.number == 4:
+        survival = {(int(r["width"]), float(r["threshold"])): float(r["survival"]) for r in rows
+                    if r.get("survival") is not None and int(r["layer"]) == spec.depth}  # fmt: skip
         for width in spec.widths:
-            lost = [t for t in spec.thresholds if (d := get("micheli2024", t, width)) is not None and
-                    bool((_last(d, "spikes") < SILENT).any())]  # fmt: skip
+            if survival:  # exact: "lost" means survival below 0.99
+                lost = [t for t in spec.thresholds if survival.get((width, t), 1.0) < 0.99]
+            else:
+                lost = [t for t in spec.thresholds if (d := get("micheli2024", t, width)) is not None and
+                        bool((_last(d, "spikes") < SILENT).any())]  # fmt: skip
             first = min(lost) if lost else None
             out.append(
                 Claim(
-                    f"n = {width}: activity is lost (in some run) from theta = {first:g}"
+                    f"n = {width}: activity is lost ({'survival < 0.99' if survival else 'in some run'}) "
+                    f"from theta = {first:g}"
                     if first is not None
                     else f"n = {width}: activity reaches the last layer at every threshold",
                     True,
@@ -172,10 +178,14 @@ def _table(spec: FigureSpec, rows: Sequence[dict[str, Any]]) -> list[str]:
     for (method, theta, width), arrays in sorted(data.items(), key=lambda kv: (spec.methods.index(kv[0][0])
                                                                                 if kv[0][0] in spec.methods else 99,
                                                                                 kv[0][1], kv[0][2])):  # fmt: skip
-        line = (
-            f"| {method} | {theta:g} | {width} | {_fmt(_last(arrays, 'var_u'))} | {_fmt(_last(arrays, 'spikes'))} "
-            f"| {_fmt(_deepest_active(arrays))} |"
-        )
+        var_text, spikes_text = _fmt(_last(arrays, "var_u")), _fmt(_last(arrays, "spikes"))
+        exact = {r["layer"]: r for r in rows if r.get("survival") is not None and
+                 (r["method"], float(r["threshold"]), int(r["width"])) == (method, theta, width)}  # fmt: skip
+        if spec.depth in exact:  # the exact backend: its own spread over networks
+            row = exact[spec.depth]
+            var_text = f"{float(row['var_u']):.3g} ± {float(row['var_u_std']):.2g}"
+            spikes_text = f"{float(row['spikes']):.3g} ± {float(row['spikes_std']):.2g}"
+        line = f"| {method} | {theta:g} | {width} | {var_text} | {spikes_text} | {_fmt(_deepest_active(arrays))} |"
         if spec.number == 7:
             line += f" {np.nanmean(arrays['skew_u'][:, 1:, :]):.3g} | {np.nanmean(arrays['kurt_u'][:, 1:, :]):.3g} |"
         lines.append(line)
@@ -201,13 +211,37 @@ def summarise(spec: FigureSpec, backend: str, rows: Sequence[dict[str, Any]]) ->
     for claim in claims(spec, rows):
         verdict = "holds" if claim.holds else "does not hold"
         lines.append(f"- {claim.text}: **{verdict}** ({claim.detail})")
+    lines += _survival_table(spec, rows)
     notes = _backend_notes(backend)
     if notes:
         lines += ["", "## How this backend differs from the paper's model", "", *[f"- {note}" for note in notes]]
     return "\n".join(lines) + "\n"
 
 
+def _survival_table(spec: FigureSpec, rows: Sequence[dict[str, Any]]) -> list[str]:
+    """For the exact backend: P(activity survives to the last layer) per method, threshold and width."""
+    last = [r for r in rows if int(r["layer"]) == spec.depth and r.get("survival") is not None]
+    if not last:
+        return []
+    lines = [
+        "",
+        f"## Exact probability that activity survives to layer {spec.depth}",
+        "",
+        "| method | theta | n | P(k_L > 0) |",
+        "|---|---|---|---|",
+    ]
+    for r in sorted(last, key=lambda r: (str(r["method"]), float(r["threshold"]), int(r["width"]))):
+        lines.append(f"| {r['method']} | {float(r['threshold']):g} | {r['width']} | {float(r['survival']):.4g} |")
+    return lines
+
+
 def _backend_notes(backend: str) -> list[str]:
+    if backend == "exact":
+        return [
+            "Not a simulation: the exact finite-width law of one step (the spike-count Markov chain), for the "
+            "methods with zero-mean normal weights; values are expectations over networks and the ± column is "
+            "their exact spread. The figure overlays the reference backend's simulated means as dots."
+        ]
     if backend == "reference":
         return [
             "None: Eq. 2/13 in snnTorch Leaky's timing (a spike's reset is subtracted one step later), "
