@@ -92,7 +92,11 @@ if click is not None:
                   help="Layers of a fully-connected network of this width, for the survival figures.")  # fmt: skip
     @click.option("--survival", type=click.FloatRange(0, 1), default=0.99, show_default=True,
                   help="Survival probability the advice aims at.")  # fmt: skip
-    def theory(threshold: float, fan_in: int, target_variance: float, depth: int, survival: float) -> None:
+    @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                  help="Also draw the mean-field variance map to this path (.png and .pdf).")  # fmt: skip
+    def theory(
+        threshold: float, fan_in: int, target_variance: float, depth: int, survival: float, plot: Path | None
+    ) -> None:
         """P(u > theta), the paper's weight std and Kaiming's, and the exact finite-width survival and advice."""
         from snninit_adapters.theory import (
             firing_probability,
@@ -127,6 +131,11 @@ if click is not None:
         click.echo(f"mean field: slope of the variance map at V = 1: {slope:.4f} "
                    f"({'stable' if slope < 1 else 'repelling'}); collapse below V = "
                    f"{'-' if lower is None else f'{lower:.4f}'}")  # fmt: skip
+        if plot is not None:
+            from snninit_adapters.experiments.plots import plot_variance_map
+
+            for path in plot_variance_map(plot.with_suffix(""), sorted({0.5, 0.85, 1.0, 1.25, threshold})):
+                click.echo(f"figure: {path}")
 
     @cli.command()
     @click.argument("target")

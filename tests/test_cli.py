@@ -18,6 +18,14 @@ def test_theory_prints_the_papers_numbers():
     assert "collapse below V = 0.5143" in result.output
 
 
+def test_theory_draws_the_mean_field_map(tmp_path):
+    pytest.importorskip("matplotlib")
+    result = CliRunner().invoke(cli, ["theory", "--threshold", "0.9", "--plot", str(tmp_path / "map.png")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "map.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "map.pdf").read_bytes()[:5] == b"%PDF-"
+
+
 def test_propagation_quick_prints_summary_and_paths(tmp_path):
     args = [
         "experiments",

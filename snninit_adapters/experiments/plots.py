@@ -160,3 +160,37 @@ def plot_figure(
         fig.savefig(path, dpi=120)
     plt.close(fig)
     return paths
+
+
+def plot_variance_map(stem: Path, thresholds: Sequence[float] = (0.5, 0.85, 1.0, 1.25)) -> tuple[Path, Path]:
+    """The mean-field variance map f(V) for several thresholds, with its fixed points marked.
+
+    Each curve is the next layer's membrane variance under the paper's weights as a function of this
+    layer's; where it crosses the diagonal the variance is a fixed point: V = 1 (stable while the
+    slope is below 1) and the lower, unstable V_u below which activity collapses.
+
+    Returns:
+        The PNG and PDF paths.
+    """
+    from snninit_adapters.theory import lower_fixed_point, variance_map, variance_map_slope
+
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 5))
+    v = np.linspace(0.0, 2.0, 401)
+    ax.plot(v, v, color="black", linewidth=0.8, label="f(V) = V")
+    for index, theta in enumerate(thresholds):
+        (line,) = ax.plot(v, variance_map(v, theta), linestyle=STYLES[index % len(STYLES)],
+                          label=f"theta = {theta:g} (slope at 1: {variance_map_slope(theta):.2f})")  # fmt: skip
+        lower = lower_fixed_point(theta)
+        if lower is not None:
+            ax.plot([lower], [lower], "o", color=line.get_color(), markerfacecolor="white")
+    ax.plot([1.0], [1.0], "o", color="black")
+    ax.set(xlabel="Var[u_l]", ylabel="Var[u_{l+1}]", title="Mean-field variance map (open circles: collapse points)")
+    ax.legend(fontsize="small")
+    fig.tight_layout()
+    paths = (stem.with_suffix(".png"), stem.with_suffix(".pdf"))
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return paths
