@@ -25,6 +25,7 @@ from snninit_adapters.init import (
     snn_uniform_,
     zenke2021_normal_,
 )
+from snninit_adapters.monitor import ActivityReport, measure_activity
 from snninit_adapters.neurons import NeuronRecord
 from snninit_adapters.plugins import MissingFrameworkError, PluginLoadWarning, get_plugin_manager
 from snninit_adapters.report import InitReport, LayerReport, NeuronLink, SkippedWeight
@@ -45,6 +46,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a sour
     __version__ = "0+unknown"
 
 __all__ = [
+    "ActivityReport",
     "FiringProbabilityUnderflowError",
     "InitMethod",
     "InitReport",
@@ -75,6 +77,7 @@ __all__ = [
     "hookimpl",
     "kaiming_normal_",
     "lee2016_uniform_",
+    "measure_activity",
     "rossbroich2022_normal_",
     "snn_normal_",
     "snn_uniform_",

@@ -13,11 +13,12 @@ that answers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
+    import torch
     from torch import nn
 
     from snninit_adapters.neurons import NeuronRecord
@@ -70,3 +71,42 @@ def snninit_owned_weights(module: nn.Module) -> list[OwnedWeight] | None:
 @hookspec
 def snninit_reset_state(model: nn.Module) -> None:
     """Reset the state (membranes, traces) of every neuron of your framework inside ``model``."""
+
+
+@hookspec
+def snninit_prepare_activity(module: nn.Module) -> None:
+    """Get a neuron of your framework ready for :func:`snninit_step_activity` (activity monitor).
+
+    Called once per neuron on the monitor's private deep copy of the model, before its state is reset
+    and the model runs, so the neuron may be changed freely (a forward pre-hook that keeps the state
+    from before each call, a wrapper that records the membrane compared with the threshold, ...).
+    Return None; do nothing for modules that are not yours.
+    """
+
+
+@hookspec(firstresult=True)
+def snninit_step_activity(
+    module: nn.Module,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    output: Any,
+) -> list[tuple[torch.Tensor, torch.Tensor | None]] | None:
+    """The spikes and membrane of every time step one call of a neuron ran (first result).
+
+    Called from a forward hook after each call of a neuron on the monitor's copy of the model, under
+    ``torch.no_grad()``.
+
+    Args:
+        module: The neuron (on the monitor's copy; :func:`snninit_prepare_activity` has seen it).
+        args: The positional arguments of the call.
+        kwargs: The keyword arguments of the call.
+        output: What the call returned.
+
+    Returns:
+        One ``(spikes, membrane)`` pair per step the call ran, in time order: one for a single-step
+        call, ``T`` for a multi-step call on ``[T, ...]``. ``spikes`` is what the neuron emitted at that
+        step; ``membrane``, of the same shape, is the potential compared with the threshold at that
+        step, *before* any reset, or None when it cannot be recovered. Return None for modules that are
+        not yours (the monitor then counts the call as one step, the output, or its first element, as
+        the spikes, without a membrane).
+    """

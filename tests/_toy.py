@@ -72,3 +72,13 @@ class ToyAdapter:
             OwnedWeight("inner.weight", "feedforward", bias="inner.bias"),
             OwnedWeight("recurrent", "recurrent", "toy recurrent weight"),
         ]
+
+    @snninit_adapters.hookimpl
+    def snninit_step_activity(self, module: nn.Module, args: tuple[object, ...], output: object) -> list | None:
+        """One step per call: the spikes it returned and its membrane gain * x (no reset, no state)."""
+        if not isinstance(module, ToyNeuron):
+            return None
+        x = args[0]
+        if isinstance(module, ToyLinearNeuron):
+            x = module.inner(x)
+        return [(output, module.gain * x)]

@@ -165,3 +165,74 @@ def snninit_reset_state(model: nn.Module) -> None:
         reset_mem = getattr(module, "reset_mem", None)
         if _ours(module) and callable(reset_mem) and _is_neuron(module):
             reset_mem()
+
+
+# --------------------------------------------------------------------------------------------------
+# activity monitor: spikes and the membrane compared with the threshold, per step
+#
+# Every snnTorch neuron decides its spikes in ``fire(mem)`` (``fire_inhibition(batch, mem)`` with
+# ``inhibition=True``), so the monitor wraps both on its copy of the neuron and keeps the membrane they
+# were given: the one compared with the threshold, before the reset of that step's spikes, whatever
+# ``reset_mechanism`` and ``reset_delay`` say. (With the default ``reset_delay=True`` the subtraction for a
+# spike lands in the next step: beta = 1, theta = 1 and x = 0.7 give 0.7, 1.4, 1.1.) ``StateLeaky``,
+# ``LinearLeaky`` and ``LeakyParallel`` run a whole sequence ``[T, B, ...]`` per call: one step per entry of
+# the first dimension. ``LeakyParallel`` never calls ``fire``: its membrane is re-read from its ``rnn``;
+# ``StateLeaky``/``LinearLeaky`` with ``output=False`` return their membrane and never spike: the monitor
+# counts the spikes ``fire`` would emit.
+
+_FIRED = "_snninit_fired"
+
+
+def _is(module: nn.Module, *names: str) -> bool:
+    snn = _snn()
+    return isinstance(module, tuple(kind for name in names if isinstance(kind := getattr(snn, name, None), type)))
+
+
+def _recording(module: nn.Module, name: str, position: int) -> Any:
+    original = getattr(module, name)
+
+    def record(*args: Any) -> Any:
+        module.__dict__[_FIRED].append(args[position])
+        return original(*args)
+
+    return record
+
+
+@hookimpl
+def snninit_prepare_activity(module: nn.Module) -> None:
+    """Record the membrane each call of ``fire``/``fire_inhibition`` receives (on the monitor's copy)."""
+    if not (_ours(module) and _is_neuron(module)):
+        return
+    module.__dict__[_FIRED] = []
+    for name, position in (("fire", 0), ("fire_inhibition", 1)):
+        if callable(getattr(module, name, None)):
+            module.__dict__[name] = _recording(module, name, position)
+
+
+@hookimpl
+def snninit_step_activity(
+    module: nn.Module, args: tuple[Any, ...], output: Any
+) -> list[tuple[torch.Tensor, torch.Tensor | None]] | None:
+    """The spikes of an snnTorch neuron's call and the membrane it compared with the threshold."""
+    if not (_ours(module) and _is_neuron(module)):
+        return None
+    neuron: Any = module
+    fired: list[torch.Tensor] = neuron.__dict__.get(_FIRED, [])
+    membrane = fired[-1] if fired else None
+    fired.clear()
+    if _is(module, "LeakyParallel") and args and isinstance(args[0], torch.Tensor):
+        membrane = neuron.rnn(args[0])[0]
+    first = output[0] if isinstance(output, tuple) else output
+    spikes = first if isinstance(first, torch.Tensor) else None
+    if _is(module, "StateLeaky", "LinearLeaky") and not neuron.output and isinstance(output, torch.Tensor):
+        # output=False: the module returns its membrane and never spikes; count what fire() would emit
+        membrane = output
+        spikes = type(neuron).fire(neuron, membrane)
+    if spikes is None:
+        return None
+    if membrane is not None and membrane.shape != spikes.shape:
+        membrane = None
+    if not _is(module, "StateLeaky", "LinearLeaky", "LeakyParallel"):
+        return [(spikes, membrane)]
+    membranes = list(membrane.unbind(0)) if membrane is not None else [None] * spikes.shape[0]
+    return list(zip(spikes.unbind(0), membranes, strict=True))
