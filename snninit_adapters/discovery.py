@@ -33,7 +33,7 @@ from torch.overrides import TorchFunctionMode
 
 from snninit_adapters.errors import SNNInitError
 
-__all__ = ["INPUT", "Atom", "Graph", "Link", "discover", "discover_sequential"]
+__all__ = ["INPUT", "Atom", "Graph", "Link", "discover", "discover_sequential", "input_error"]
 
 INPUT = "<input>"
 Role = Literal["neuron", "weight", "other"]
@@ -287,17 +287,22 @@ def discover(
     except SNNInitError:
         raise
     except Exception as error:
-        shapes = [tuple(t.shape) for t in _tensors(example_input)]
-        raise SNNInitError(
-            f"the model could not run on the example input of shape(s) {shapes}: {type(error).__name__}: {error}. "
-            "Pass an input the model accepts as it is called in training. Time layouts differ: SpikingJelly "
-            "multi-step models and Norse Lift/LIF modules take [T, B, ...]; single-step models take [B, ...]."
-        ) from error
+        raise input_error(example_input, error) from error
     finally:
         for handle in handles:
             handle.remove()
         manager.hook.snninit_reset_state(model=replica)
     return tracer.graph
+
+
+def input_error(example_input: Any, error: Exception) -> SNNInitError:
+    """The error for a model that cannot run on the example input: its own error, and the time layouts."""
+    shapes = [tuple(t.shape) for t in _tensors(example_input)]
+    return SNNInitError(
+        f"the model could not run on the example input of shape(s) {shapes}: {type(error).__name__}: {error}. "
+        "Pass an input the model accepts as it is called in training. Time layouts differ: SpikingJelly "
+        "multi-step models and Norse Lift/LIF modules take [T, B, ...]; single-step models take [B, ...]."
+    )
 
 
 def discover_sequential(model: nn.Module, manager: pluggy.PluginManager) -> Graph:

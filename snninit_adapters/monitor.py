@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from snninit_adapters.apply import _unwrap
-from snninit_adapters.discovery import _atoms, _tensors
+from snninit_adapters.discovery import _atoms, _tensors, input_error
 from snninit_adapters.errors import SNNInitError
 from snninit_adapters.plugins import get_plugin_manager
 
@@ -500,12 +500,7 @@ def measure_activity(model: nn.Module, example_input: Any, *, steps: int | None 
     except SNNInitError:
         raise
     except Exception as error:
-        shapes = [tuple(t.shape) for t in _tensors(example_input)]
-        raise SNNInitError(
-            f"the model could not run on the example input of shape(s) {shapes}: {type(error).__name__}: {error}. "
-            "Pass an input the model accepts as it is called in training. Time layouts differ: SpikingJelly "
-            "multi-step models and Norse Lift/LIF modules take [T, B, ...]; single-step models take [B, ...]."
-        ) from error
+        raise input_error(example_input, error) from error
     finally:
         for handle in handles:
             handle.remove()
