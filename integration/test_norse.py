@@ -652,3 +652,156 @@ def test_convnet_li_linear_readout():
     assert names(report["out"].upstream) == ["lif2"]
     assert report["out"].downstream == ()
     assert_std_close(model.out.input_weights, std_from_spikes(500, gain=1.0))
+
+
+# --- the norse backend of the propagation experiments (Figs. 2-7) ----------------------------------
+
+import numpy as np  # noqa: E402
+
+from snninit_adapters.experiments import claims, run_propagation  # noqa: E402
+from snninit_adapters.experiments import frameworks as backends  # noqa: E402
+from snninit_adapters.experiments.simulate import layer_stats, simulate_dense  # noqa: E402
+
+QUICK_WIDTH, QUICK_DEPTH, QUICK_STEPS = 300, 20, 5  # depth and steps of the quick Fig. 5; 300 neurons keep it fast
+
+
+def box_reset_in_the_spike_step(weights, drive, *, steps, beta, theta):
+    """What the backend notes say LIFBoxCell(reset_subtract, dt tau_mem_inv = 1 - beta) computes, in float64.
+
+    v[t] = beta (v[t-1] - theta z[t-1]) + g W x[t] with g = 1 - beta (the reset subtracted in the
+    spike's step, before the leak), z = H(v - theta) with v > theta; the encoding layer reads I_0 / g.
+    """
+    gain = 1.0 - beta
+    current = gain * (drive.double() / gain).reshape(-1, 1).expand(-1, steps)
+    membranes, spikes = [], []
+    for index in range(len(weights) + 1):
+        v = torch.zeros(current.shape[0], dtype=torch.float64)
+        fired = torch.zeros_like(v, dtype=torch.bool)
+        columns, spiked = [], []
+        for t in range(steps):
+            v = beta * (v - theta * fired) + current[:, t]
+            fired = v > theta
+            columns.append(v)
+            spiked.append(fired)
+        membranes.append(torch.stack(columns, dim=1))
+        spikes.append(torch.stack(spiked, dim=1))
+        if index < len(weights):
+            current = gain * (weights[index].double() @ spikes[-1].double())
+    return layer_stats(membranes, spikes)
+
+
+def box_network(beta, method):
+    network = backends.build("norse", width=QUICK_WIDTH, depth=QUICK_DEPTH, beta=beta, theta=1.0)
+    drive = torch.randn(QUICK_WIDTH, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    apply_snn_init(network.model, network.encode(drive), method=method, generator=torch.Generator().manual_seed(1))
+    return network, drive
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.9])
+def test_norse_backend_follows_its_documented_dynamics(beta):
+    network, drive = box_network(beta, "micheli2024")
+    assert network.input_gain == pytest.approx(1 - beta, rel=1e-6)
+    stats = network.run(drive, QUICK_STEPS)
+    weights = [linear.weight.detach() for linear in network.linears]
+    documented = box_reset_in_the_spike_step(weights, drive, steps=QUICK_STEPS, beta=beta, theta=1.0)
+    np.testing.assert_array_equal(stats.spikes, documented.spikes)
+    np.testing.assert_allclose(stats.var_u, documented.var_u, rtol=1e-5)
+    assert stats.spikes[-1].sum() > 0, stats.spikes[-1]
+    # the encoding input is divided by g: at step 0 layer 0 is the paper's (membrane I_0)
+    paper, _ = simulate_dense(weights, drive, steps=QUICK_STEPS, beta=beta, theta=1.0)
+    assert stats.spikes[0, 0] == paper.spikes[0, 0]
+    assert stats.var_u[0, 0] == pytest.approx(paper.var_u[0, 0], rel=1e-5)
+
+
+def test_norse_backend_gives_the_baselines_membranes_g_times_smaller():
+    """apply_snn_init compensates g only in the paper's rule: Kaiming's layer-1 variance is g^2 = 0.25 times Eq. 2's."""
+    network, drive = box_network(0.5, "kaiming")
+    stats = network.run(drive, QUICK_STEPS)
+    weights = [linear.weight.detach() for linear in network.linears]
+    paper, _ = simulate_dense(weights, drive, steps=QUICK_STEPS, beta=0.5, theta=1.0)
+    assert paper.spikes[0, 0] > 0  # the same encoding spikes drive layer 1 in both
+    assert stats.var_u[1, 0] == pytest.approx(0.25 * paper.var_u[1, 0], rel=1e-5)
+
+
+def test_norse_backend_reproduces_figure_5_quick(tmp_path):
+    result = run_propagation(5, backend="norse", quick=True, runs=1, out=tmp_path, plot=False, progress=False)
+    assert len(result.rows) == 2 * (QUICK_DEPTH + 1) * QUICK_STEPS
+    checks = {claim.text: claim for claim in claims(result.spec, result.rows)}
+    assert checks["the proposed method keeps spikes in the last layer at theta = 1"].holds, checks
+    assert checks["Kaiming loses the activity before the last layer at theta = 1"].holds, checks
+    for note in backends.backend_notes("norse"):
+        assert note in result.summary
+
+
+# --- activity monitor -----------------------------------------------------------------------------
+
+from snninit_adapters import measure_activity, snn_weight_variance  # noqa: E402
+from snninit_adapters.theory import firing_probability  # noqa: E402
+
+
+def monitor_binary_input(n=1000, k=159, rows=6, seed=0):
+    """``rows`` binary inputs with k ones each on disjoint positions: Wx uses distinct weights per row."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    x = torch.zeros(rows, n)
+    for row in range(rows):
+        x[row, perm[row * k : (row + 1) * k]] = 1.0
+    return x
+
+
+# LIF with the defaults (dt * tau_mem_inv = 0.1, synaptic decay 0.8, v_th = 1) on a held input of 5:
+# i = 5, 9, 12.2; v = 0.5, 0.5 + 0.1 (9 - 0.5) = 1.35 (spike, reset to 0), 0.1 * 12.2 = 1.22 (spike)
+LIF_HELD_5 = [0.5, 1.35, 1.22]
+
+
+def test_monitor_lif_cell_threads_sequential_state_and_reads_membranes_before_reset():
+    model = SequentialState(LIFCell())
+    report = measure_activity(model, torch.full((3, 4), 5.0), steps=3)
+    assert [row.step for row in report.rows] == [0, 1, 2]
+    assert [row.spikes for row in report.rows] == [0, 12, 12]
+    assert [row.u_mean for row in report.rows] == pytest.approx(LIF_HELD_5, rel=1e-6)
+    assert any("threaded the state" in note for note in report.notes)
+
+
+def test_monitor_lif_sequence_module_gives_one_row_per_step():
+    report = measure_activity(LIF(), torch.full((3, 3, 4), 5.0))  # one call on [T, B, N]
+    assert [row.step for row in report.rows] == [0, 1, 2]
+    assert [row.spikes for row in report.rows] == [0, 12, 12]
+    assert [row.u_mean for row in report.rows] == pytest.approx(LIF_HELD_5, rel=1e-6)
+
+
+def test_monitor_membrane_variance_is_g2_k_var_w_on_a_known_binary_input():
+    n, k, gain = 1000, 159, 0.1
+    model = SequentialState(nn.Linear(n, n, bias=False), LIFCell())
+    generator = torch.Generator().manual_seed(1)
+    snn_normal_(model[0].weight, 1.0, target_variance=1 / gain**2, generator=generator)  # Var[w] = 1 / (g^2 n P)
+    x = monitor_binary_input(n, k)
+    (row,) = measure_activity(model, x).rows
+    with torch.no_grad():
+        u = gain * model[0](x).double()  # one step from rest: v = dt * tau_mem_inv * i
+    assert row.u_var == pytest.approx(float(u.var(unbiased=False)), rel=1e-6)
+    assert row.spikes == int((u > 1.0).sum())
+    count = x.shape[0] * n  # i.i.d. N(0, g^2 k Var[w]) draws; 5 standard errors
+    expected = gain**2 * k * snn_weight_variance(n, 1.0, target_variance=1 / gain**2)
+    assert abs(row.u_var - expected) <= 5 * expected * math.sqrt(2 / (count - 1))
+    assert abs(row.u_mean) <= 5 * math.sqrt(expected / count)
+    p = float(firing_probability(1.0, std=math.sqrt(expected)))
+    assert abs(row.rate - p) <= 5 * math.sqrt(p * (1 - p) / count)
+
+
+def test_monitor_recurrent_cell_in_a_time_loop_and_lifted_sequences():
+    torch.manual_seed(0)
+    model = RecurrentLoop()
+    x = 20 * torch.randn(5, 8, 30)
+    report = measure_activity(model, x)
+    with torch.no_grad():
+        out = model(x)
+    assert [row.step for row in report.rows] == list(range(5))
+    assert [row.spikes for row in report.rows] == [int(z.count_nonzero()) for z in out]
+    assert sum(row.spikes for row in report.rows) > 0
+    lifted = SequentialState(Lift(nn.Linear(30, 20)), LIF(), Lift(nn.Linear(20, 10)), LIF())
+    report = measure_activity(lifted, x)
+    assert report.layers == ["1", "3"]
+    with torch.no_grad():
+        out, _ = lifted(x)
+    assert [row.spikes for row in report.layer("3")] == [int(z.count_nonzero()) for z in out]
+    assert all(row.u_var is not None for row in report.rows)

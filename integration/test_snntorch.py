@@ -227,3 +227,176 @@ def test_state_is_reset_after_the_call():
     assert torch.count_nonzero(net[1].mem) > 0
     apply_snn_init(net, torch.randn(3, 10))
     assert torch.count_nonzero(net[1].mem) == 0
+
+
+# --- the snntorch backend of the propagation experiments (Figs. 2-7) -------------------------------
+
+import sys  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from snninit_adapters import MissingFrameworkError  # noqa: E402
+from snninit_adapters.experiments import claims, run_propagation  # noqa: E402
+from snninit_adapters.experiments import frameworks as backends  # noqa: E402
+from snninit_adapters.experiments.simulate import simulate_dense  # noqa: E402
+
+QUICK_WIDTH, QUICK_DEPTH, QUICK_STEPS = 300, 20, 5  # depth and steps of the quick Fig. 5; 300 neurons keep it fast
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.9])
+def test_snntorch_backend_equals_the_reference_dynamics_on_the_same_weights(beta):
+    """Leaky(subtract) is Eq. 2/13: the same spike counts, layer by layer and step by step, as the reference.
+
+    The network runs in float32 and the reference in float64 on the same weights and input; the counts
+    agree exactly unless a membrane lies within float32 rounding (about 1e-6) of theta (the closest here:
+    3e-4 at beta = 0.5, 6e-5 at beta = 0.9), and the membrane moments to float32 rounding (1e-7 relative).
+    """
+    network = backends.build("snntorch", width=QUICK_WIDTH, depth=QUICK_DEPTH, beta=beta, theta=1.0)
+    drive = torch.randn(QUICK_WIDTH, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    apply_snn_init(network.model, network.encode(drive), generator=torch.Generator().manual_seed(1))
+    stats = network.run(drive, QUICK_STEPS)
+    weights = [linear.weight.detach() for linear in network.linears]
+    reference, reference_spikes = simulate_dense(weights, drive, steps=QUICK_STEPS, beta=beta, theta=1.0)
+    assert stats.spikes.shape == (QUICK_DEPTH + 1, QUICK_STEPS) == (len(reference_spikes), QUICK_STEPS)
+    np.testing.assert_array_equal(stats.spikes, reference.spikes)
+    np.testing.assert_allclose(stats.var_u, reference.var_u, rtol=1e-5)
+    np.testing.assert_allclose(stats.mean_u, reference.mean_u, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(stats.skew_u, reference.skew_u, atol=1e-4)
+    np.testing.assert_allclose(stats.kurt_u, reference.kurt_u, atol=1e-4)
+    # the comparison is not vacuous: the last layer spikes, and differently at different steps
+    assert stats.spikes[-1].sum() > 0, stats.spikes[-1]
+    assert len(set(stats.spikes[-1].tolist())) > 1, stats.spikes[-1]
+
+
+def test_snntorch_backend_reproduces_figure_5_quick(tmp_path):
+    result = run_propagation(5, backend="snntorch", quick=True, runs=1, out=tmp_path, plot=False, progress=False)
+    assert len(result.rows) == 2 * (QUICK_DEPTH + 1) * QUICK_STEPS
+    checks = {claim.text: claim for claim in claims(result.spec, result.rows)}
+    assert checks["the proposed method keeps spikes in the last layer at theta = 1"].holds, checks
+    assert checks["Kaiming loses the activity before the last layer at theta = 1"].holds, checks
+    for note in backends.backend_notes("snntorch"):
+        assert note in result.summary
+    # the encoding layer sees the reference backend's input (same cell seed) and has its dynamics
+    reference = run_propagation(5, quick=True, runs=1, out=tmp_path, plot=False, progress=False)
+    for method in ("micheli2024", "kaiming"):
+        ours = [r for r in result.rows if r["method"] == method and r["layer"] == 0]
+        theirs = [r for r in reference.rows if r["method"] == method and r["layer"] == 0]
+        assert [r["spikes"] for r in ours] == [r["spikes"] for r in theirs]
+        np.testing.assert_allclose([r["var_u"] for r in ours], [r["var_u"] for r in theirs], rtol=1e-5)
+
+
+def test_framework_backends_name_the_extra_when_the_framework_is_missing(monkeypatch):
+    monkeypatch.setitem(sys.modules, "snntorch", None)  # makes `import snntorch` fail
+    with pytest.raises(MissingFrameworkError, match=r"snninit-adapters\[snntorch\]"):
+        backends.build("snntorch", width=4, depth=1, beta=0.5, theta=1.0)
+
+
+def test_backend_notes_and_build_reject_unknown_backends():
+    with pytest.raises(ValueError, match="unknown framework backend"):
+        backends.backend_notes("reference")
+    with pytest.raises(ValueError, match="unknown framework backend"):
+        backends.build("brian2", width=4, depth=1, beta=0.5, theta=1.0)
+
+
+# --- activity monitor -----------------------------------------------------------------------------
+
+from snninit_adapters import measure_activity  # noqa: E402
+
+
+def disjoint_binary_input(n=1000, k=159, rows=6, seed=0):
+    """``rows`` binary inputs with k ones each on disjoint positions: Wx uses distinct weights per row."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    x = torch.zeros(rows, n)
+    for row in range(rows):
+        x[row, perm[row * k : (row + 1) * k]] = 1.0
+    return x
+
+
+def test_monitor_membrane_variance_is_k_var_w_on_a_known_binary_input():
+    n, k = 1000, 159
+    net = nn.Sequential(nn.Linear(n, n, bias=False), snn.Leaky(beta=0.5, init_hidden=True))
+    snn_normal_(net[0].weight, 1.0, generator=torch.Generator().manual_seed(1))  # Var[w] = 1 / (n P)
+    x = disjoint_binary_input(n, k)
+    (row,) = measure_activity(net, x).rows
+    with torch.no_grad():
+        u = net[0](x).double()
+    assert row.u_var == pytest.approx(float(u.var(unbiased=False)), rel=1e-9)  # the membrane itself
+    assert row.spikes == int((u > 1.0).sum())
+    # u = sum of k distinct weights: N i.i.d. draws of N(0, k Var[w]); 5 standard errors of each estimate
+    count = x.shape[0] * n
+    expected = k * snn_weight_variance(n, 1.0)
+    assert abs(row.u_var - expected) <= 5 * expected * math.sqrt(2 / (count - 1))
+    assert abs(row.u_mean) <= 5 * math.sqrt(expected / count)
+    assert abs(row.u_skew) <= 5 * math.sqrt(6 / count)
+    assert abs(row.u_kurt) <= 5 * math.sqrt(24 / count)
+    p = float(firing_probability(1.0, std=math.sqrt(expected)))
+    assert abs(row.rate - p) <= 5 * math.sqrt(p * (1 - p) / count)
+
+
+@pytest.mark.parametrize(
+    ("options", "spikes", "membranes"),
+    [
+        ({}, [0, 1, 1], [0.7, 1.4, 1.1]),  # subtraction lands one step late (reset_delay=True)
+        ({"reset_delay": False}, [0, 1, 1], [0.7, 1.4, 1.1]),  # after the reset: 0.7, 0.4, 0.1
+        ({"reset_delay": False, "reset_mechanism": "zero"}, [0, 1, 0], [0.7, 1.4, 0.7]),
+    ],
+)
+def test_monitor_constant_input_gives_known_spikes_and_membranes_before_reset(options, spikes, membranes):
+    neuron = snn.Leaky(beta=1.0, threshold=1.0, init_hidden=True, **options)
+    report = measure_activity(nn.Sequential(neuron), torch.full((4, 5), 0.7), steps=3)
+    assert [row.step for row in report.rows] == [0, 1, 2]
+    assert [row.spikes for row in report.rows] == [20 * s for s in spikes]
+    assert [row.u_mean for row in report.rows] == pytest.approx(membranes, rel=1e-6)
+    assert all(row.u_var == pytest.approx(0.0, abs=1e-12) for row in report.rows)
+    assert neuron.mem.numel() == 0  # the user's neuron never ran
+
+
+def test_monitor_time_loop_with_explicit_state_gives_one_row_per_step():
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(20, 300)
+            self.syn = snn.Synaptic(alpha=0.8, beta=0.9, threshold=0.5)
+            self.fc2 = nn.Linear(300, 50)
+            self.lif = snn.Leaky(beta=0.9)
+
+        def forward(self, x):
+            syn, mem1 = self.syn.init_synaptic()
+            mem2 = self.lif.init_leaky()
+            out = []
+            for x_t in x:
+                spk1, syn, mem1 = self.syn(self.fc1(x_t), syn, mem1)
+                spk2, mem2 = self.lif(self.fc2(spk1), mem2)
+                out.append(spk2)
+            return torch.stack(out)
+
+    torch.manual_seed(0)
+    net = Net()
+    x = 3 * torch.randn(6, 8, 20)
+    report = measure_activity(net, x)
+    assert report.layers == ["syn", "lif"]
+    with torch.no_grad():
+        out = net(x)
+    assert [row.spikes for row in report.layer("lif")] == [int(s.count_nonzero()) for s in out]
+    assert [row.step for row in report.layer("syn")] == list(range(6))
+    assert all(row.neurons == 8 * 300 for row in report.layer("syn"))
+
+
+def test_monitor_flags_silent_deep_layers_after_kaiming_and_none_after_apply_snn_init():
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(16, 1000, generator=generator)
+    kaiming = twenty_blocks()
+    for module in kaiming:
+        if isinstance(module, nn.Linear):
+            kaiming_normal_(module.weight, generator=generator)
+    dead = measure_activity(kaiming, x)
+    # Var[u] shrinks like 2 P(u > 1) per block: below 1e-3 by block 4, so no spike among 16000 neurons
+    deepest = dead.layers[-10:]
+    assert set(deepest) <= set(dead.silent)
+    assert "silent" in str(dead)
+    ours = twenty_blocks()
+    apply_snn_init(ours, x, generator=generator)
+    alive = measure_activity(ours, x)
+    assert alive.silent == []
+    assert "silent" not in str(alive)
+    assert min(row.rate for row in alive.rows) > 0.1  # P(u > 1) = 0.159; binomial s.e. 0.003

@@ -514,3 +514,157 @@ def test_weights_inside_neurons_are_listed_as_skipped():
     owned = adapter.snninit_owned_weights(neuron.ILCIFNode(2, 2))
     assert [(w.weight, w.role) for w in owned] == [("conn.weight", "recurrent")]
     assert adapter.snninit_owned_weights(nn.Linear(2, 2)) is None
+
+
+# --- the spikingjelly backend of the propagation experiments (Figs. 2-7) ---------------------------
+
+import numpy as np  # noqa: E402
+
+from snninit_adapters.experiments import claims, run_propagation  # noqa: E402
+from snninit_adapters.experiments import frameworks as backends  # noqa: E402
+from snninit_adapters.experiments.simulate import layer_stats, simulate_dense  # noqa: E402
+
+QUICK_WIDTH, QUICK_DEPTH, QUICK_STEPS = 300, 20, 5  # depth and steps of the quick Fig. 5; 300 neurons keep it fast
+
+
+def reset_in_the_spike_step(weights, drive, *, steps, beta, theta):
+    """What the backend notes say LIFNode(decay_input=False, v_reset=None) computes, in float64.
+
+    h[t] = beta (h[t-1] - theta S[t-1]) + W x[t] (gain 1; the reset subtracted in the spike's step,
+    before the leak), S = H(h - theta) with h >= theta.
+    """
+    current = drive.double().reshape(-1, 1).expand(-1, steps)
+    membranes, spikes = [], []
+    for index in range(len(weights) + 1):
+        h = torch.zeros(current.shape[0], dtype=torch.float64)
+        fired = torch.zeros_like(h, dtype=torch.bool)
+        columns, spiked = [], []
+        for t in range(steps):
+            h = beta * (h - theta * fired) + current[:, t]
+            fired = h >= theta
+            columns.append(h)
+            spiked.append(fired)
+        membranes.append(torch.stack(columns, dim=1))
+        spikes.append(torch.stack(spiked, dim=1))
+        if index < len(weights):
+            current = weights[index].double() @ spikes[-1].double()
+    return layer_stats(membranes, spikes)
+
+
+@pytest.mark.parametrize("beta", [0.5, 0.9])
+def test_spikingjelly_backend_follows_its_documented_dynamics(beta):
+    network = backends.build("spikingjelly", width=QUICK_WIDTH, depth=QUICK_DEPTH, beta=beta, theta=1.0)
+    assert network.input_gain == 1.0
+    drive = torch.randn(QUICK_WIDTH, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    apply_snn_init(network.model, network.encode(drive), generator=torch.Generator().manual_seed(1))
+    stats = network.run(drive, QUICK_STEPS)
+    weights = [linear.weight.detach() for linear in network.linears]
+    documented = reset_in_the_spike_step(weights, drive, steps=QUICK_STEPS, beta=beta, theta=1.0)
+    np.testing.assert_array_equal(stats.spikes, documented.spikes)
+    np.testing.assert_allclose(stats.var_u, documented.var_u, rtol=1e-5)
+    assert stats.spikes[-1].sum() > 0, stats.spikes[-1]
+    # against the paper's Eq. 13 on the same weights: identical at step 0 (gain 1), then more spikes
+    paper, _ = simulate_dense(weights, drive, steps=QUICK_STEPS, beta=beta, theta=1.0)
+    np.testing.assert_array_equal(stats.spikes[:, 0], paper.spikes[:, 0])
+    np.testing.assert_allclose(stats.var_u[:, 0], paper.var_u[:, 0], rtol=1e-5)
+    assert stats.spikes[0, 1:].sum() > paper.spikes[0, 1:].sum(), (stats.spikes[0], paper.spikes[0])
+
+
+def test_spikingjelly_backend_reproduces_figure_3_quick(tmp_path):
+    result = run_propagation(3, backend="spikingjelly", quick=True, runs=1, out=tmp_path, plot=False, progress=False)
+    assert len(result.rows) == 8 * (QUICK_DEPTH + 1)
+    checks = {claim.text: claim for claim in claims(result.spec, result.rows)}
+    assert checks["the proposed method keeps spikes in the last layer at theta = 1"].holds, checks
+    assert checks["Kaiming loses the activity before the last layer at theta = 1"].holds, checks
+    for note in backends.backend_notes("spikingjelly"):
+        assert note in result.summary
+    # one step with gain 1: the encoding layer equals the reference backend's (same cell, same input)
+    reference = run_propagation(3, quick=True, runs=1, out=tmp_path, plot=False, progress=False)
+    for method in result.spec.methods:
+        ours = next(r for r in result.rows if r["method"] == method and r["layer"] == 0)
+        theirs = next(r for r in reference.rows if r["method"] == method and r["layer"] == 0)
+        assert ours["spikes"] == theirs["spikes"]
+        assert ours["var_u"] == pytest.approx(theirs["var_u"], rel=1e-5)
+
+
+def test_spikingjelly_backend_needs_a_leak_strictly_between_0_and_1():
+    with pytest.raises(ValueError, match="0 < beta < 1"):
+        backends.build("spikingjelly", width=4, depth=1, beta=0.0, theta=1.0)
+
+
+# --- activity monitor -----------------------------------------------------------------------------
+
+from snninit_adapters import measure_activity, snn_weight_variance  # noqa: E402
+
+
+def monitor_binary_input(n=1000, k=159, rows=6, seed=0):
+    """``rows`` binary inputs with k ones each on disjoint positions: Wx uses distinct weights per row."""
+    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    x = torch.zeros(rows, n)
+    for row in range(rows):
+        x[row, perm[row * k : (row + 1) * k]] = 1.0
+    return x
+
+
+@pytest.mark.parametrize(
+    ("v_reset", "membranes"),
+    [
+        (0.0, [0.75, 1.125, 0.75, 1.125]),  # hard reset: after the reset the membrane would read 0 at steps 1, 3
+        (None, [0.75, 1.125, 0.8125, 1.15625]),  # soft reset: h - theta = 0.125 carries over
+    ],
+)
+@pytest.mark.parametrize("step_mode", ["m", "s"])
+def test_monitor_lif_constant_input_gives_per_step_rows_before_reset(v_reset, membranes, step_mode):
+    # LIFNode, tau = 2, decay_input: h = v + (x - v) / 2 with x = 1.5 (v_reset taken as 0)
+    node = neuron.LIFNode(tau=2.0, v_reset=v_reset, step_mode=step_mode)
+    if step_mode == "m":
+        report = measure_activity(node, torch.full((4, 3, 5), 1.5))  # one call on [T, B, N]
+    else:
+        report = measure_activity(node, torch.full((3, 5), 1.5), steps=4)  # the time loop outside
+    assert [row.step for row in report.rows] == [0, 1, 2, 3]
+    assert [row.neurons for row in report.rows] == [15] * 4
+    assert [row.spikes for row in report.rows] == [0, 15, 0, 15]
+    assert [row.u_mean for row in report.rows] == pytest.approx(membranes, rel=1e-6)
+    assert isinstance(node.v, float)  # the user's neuron never ran
+
+
+def test_monitor_membrane_variance_is_g2_k_var_w_on_a_known_binary_input():
+    n, k, tau = 1000, 159, 2.0
+    net = nn.Sequential(layer.Linear(n, n, bias=False, step_mode="m"), neuron.LIFNode(tau=tau, step_mode="m"))
+    snn_normal_(net[0].weight, 1.0, generator=torch.Generator().manual_seed(1))
+    x = monitor_binary_input(n, k)[None]  # [T = 1, B, N]
+    (row,) = measure_activity(net, x).rows
+    with torch.no_grad():
+        u = net[0](x).double() / tau  # one step from rest: h = x / tau
+    assert row.u_var == pytest.approx(float(u.var(unbiased=False)), rel=1e-9)
+    assert row.spikes == int((u >= 1.0).sum())
+    count = x.shape[1] * n  # i.i.d. N(0, k Var[w] / tau^2) draws; 5 standard errors
+    expected = k * snn_weight_variance(n, 1.0) / tau**2
+    assert abs(row.u_var - expected) <= 5 * expected * math.sqrt(2 / (count - 1))
+    assert abs(row.u_mean) <= 5 * math.sqrt(expected / count)
+    p = float(firing_probability(1.0, std=math.sqrt(expected)))
+    assert abs(row.rate - p) <= 5 * math.sqrt(p * (1 - p) / count)
+
+
+def test_monitor_multi_step_conv_model_counts_every_step_of_every_layer():
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        layer.Conv2d(1, 4, 3, padding=1, bias=False),
+        layer.BatchNorm2d(4),
+        neuron.ParametricLIFNode(),
+        layer.MaxPool2d(2),
+        layer.Flatten(),
+        layer.Linear(4 * 4 * 4, 10),
+        neuron.LIFNode(),
+    )
+    functional.set_step_mode(net, "m")
+    x = 4 * torch.rand(5, 2, 1, 8, 8)
+    report = measure_activity(net, x)
+    assert report.layers == ["2", "6"]
+    assert [row.step for row in report.layer("2")] == list(range(5))
+    assert all(row.neurons == 2 * 4 * 8 * 8 for row in report.layer("2"))
+    functional.reset_net(net)
+    with torch.no_grad():
+        out = net(x)
+    assert [row.spikes for row in report.layer("6")] == [int(s.count_nonzero()) for s in out]
+    assert all(row.u_var is not None and row.u_var > 0 for row in report.rows)

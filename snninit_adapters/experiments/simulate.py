@@ -17,12 +17,15 @@ columns of :math:`W_l` whose presynaptic neuron spikes at some step; only those 
 step and a normal law, the sum of the :math:`k` active Gaussian columns of a row is itself
 :math:`\mathcal N(k\mu, k\sigma^2)`, independent across rows, so :math:`n` numbers are drawn
 instead of :math:`n k`. Both shortcuts give exactly the distribution of the full simulation.
+
+:func:`simulate_dense` runs the same recursion with explicit weight matrices, for checking a
+framework backend against these dynamics on the very same weights.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +34,7 @@ import torch
 
 from snninit_adapters.theory import WeightLaw
 
-__all__ = ["LayerStats", "moments", "simulate_networks"]
+__all__ = ["LayerStats", "layer_stats", "moments", "simulate_dense", "simulate_networks"]
 
 
 @dataclass(frozen=True)
@@ -174,3 +177,53 @@ def simulate_networks(
             if layer < depth:
                 drives[name] = _input_current(law, spikes, noise)
     return {name: LayerStats(*arrays) for name, arrays in stats.items()}
+
+
+def layer_stats(membranes: Sequence[torch.Tensor], spikes: Sequence[torch.Tensor]) -> LayerStats:
+    """Statistics of recorded layers: one membrane and one spike tensor of shape (neurons, T) per layer.
+
+    Args:
+        membranes: Per layer, the membrane compared with the threshold, one column per step.
+        spikes: Per layer, the spikes (boolean or 0/1), same shape.
+
+    Returns:
+        The layers' statistics across neurons, arrays of shape (layers, T).
+    """
+    rows: list[tuple[npt.NDArray[np.float64], ...]] = []
+    for membrane, spike in zip(membranes, spikes, strict=True):
+        mean, var, skew, kurt = moments(membrane)
+        count = spike.double().sum(0)
+        rows.append(tuple(value.cpu().numpy() for value in (var, mean, skew, kurt, count)))
+    var_u, mean_u, skew_u, kurt_u, counts = (np.stack(column) for column in zip(*rows, strict=True))
+    return LayerStats(var_u, mean_u, skew_u, kurt_u, counts)
+
+
+def simulate_dense(
+    weights: Sequence[torch.Tensor], drive: torch.Tensor, *, steps: int, beta: float, theta: float
+) -> tuple[LayerStats, list[torch.Tensor]]:
+    r"""The reference dynamics on given weights: the encoding layer, then one layer per weight matrix.
+
+    The same recursion as :func:`simulate_networks` (Eq. 2/13, the reset of a spike subtracted one
+    step later, :math:`S = H(u - \theta)` with a strict inequality), in float64, with every weight
+    used: :math:`u_{l}[t] = \beta u_l[t-1] + W_l S_{l-1}[t] - \theta S_l[t-1]` and
+    :math:`u_0[t] = \beta u_0[t-1] + I_0 - \theta S_0[t-1]`.
+
+    Args:
+        weights: The weight matrices :math:`W_1 .. W_L`, shape (out, in) as in ``nn.Linear``.
+        drive: The encoding layer's input :math:`I_0`, shape (n,), the same at every step.
+        steps: Time steps :math:`T`.
+        beta: Leak :math:`\beta`.
+        theta: Threshold :math:`\theta` of every neuron.
+
+    Returns:
+        The statistics of layers 0 (encoding) to :math:`L`, and each layer's spikes, boolean (n_l, T).
+    """
+    current = drive.detach().double().reshape(-1, 1).expand(-1, steps)
+    membranes, spikes = [], []
+    for layer in range(len(weights) + 1):
+        membrane, spike = _integrate(current, beta, theta)
+        membranes.append(membrane)
+        spikes.append(spike)
+        if layer < len(weights):
+            current = weights[layer].detach().to(device=spike.device, dtype=torch.float64) @ spike.double()
+    return layer_stats(membranes, spikes), spikes
