@@ -36,7 +36,7 @@ class NeuronRecord:
     Attributes:
         framework: The framework it comes from (``"snntorch"``, ``"spikingjelly"``, ``"norse"``, ...).
         kind: The neuron's class name.
-        threshold: Threshold :math:`\\theta` in membrane units: a float, or a tensor of per-neuron values.
+        threshold: Threshold :math:`\theta` in membrane units: a float, or a tensor of per-neuron values.
         input_gain: :math:`g`, the same-step coefficient from synaptic input to membrane
             (1 for snnTorch ``Leaky``, ``1/tau`` for SpikingJelly ``LIFNode``, ``dt * tau_mem_inv`` in Norse).
         threshold_source: Where the threshold was read (``"buffer threshold"``, ``"p.v_th"``, ...).

@@ -1,6 +1,6 @@
 r"""Black-box threshold probe for neuron classes no adapter knows.
 
-The smallest constant input that makes a fresh neuron spike within one step is :math:`\\theta / g`:
+The smallest constant input that makes a fresh neuron spike within one step is :math:`\theta / g`:
 the threshold in input units. Bisection on ``[0, upper]`` finds it; no spike even at ``upper``
 means the input does not reach the membrane in the same step (``inf``).
 """
@@ -49,7 +49,7 @@ def probe_input_threshold(
         neuron: The neuron module.
         step: Calls the (copied) neuron once on an input and returns its output spikes. It is called
             ``steps`` times on the same copy, so it must thread any state itself.
-        steps: Steps within which a spike counts; 1 gives :math:`\\theta / g`.
+        steps: Steps within which a spike counts; 1 gives :math:`\theta / g`.
         upper: Largest input tried.
         iterations: Bisection steps.
         shape: Shape of the probe input.
@@ -73,7 +73,7 @@ def probe_input_threshold(
 def probed_record(neuron: nn.Module, step: Step, *, framework: str, hint: str = "", **fields: Any) -> NeuronRecord:
     r"""Probe a neuron no extractor knows and describe it as a :class:`NeuronRecord` in input units.
 
-    The record carries the probed :math:`\\theta / g` as its threshold with gain 1, ``probed=True``
+    The record carries the probed :math:`\theta / g` as its threshold with gain 1, ``probed=True``
     and a note for the report.
 
     Args:

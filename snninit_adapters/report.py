@@ -59,7 +59,7 @@ class LayerReport:
         fan_in: Its fan-in :math:`n`.
         upstream: Neurons (or the input) whose output feeds it.
         downstream: Neurons it drives; empty for a readout.
-        firing_probability: :math:`P(u > \\theta)` of the upstream neurons used in the rule (None for data input).
+        firing_probability: :math:`P(u > \theta)` of the upstream neurons used in the rule (None for data input).
         input_second_moment: :math:`E[x^2]` of its input used in the rule.
         old_std: Weight std before.
         new_std: Weight std of the law it was (or would be) drawn from.

@@ -25,12 +25,12 @@ class FigureSpec:
         title: What it shows.
         claim: The paper's claim, quoted in the summary.
         methods: Initialisation methods compared.
-        thresholds: Thresholds :math:`\\theta`.
+        thresholds: Thresholds :math:`\theta`.
         widths: Layer widths :math:`n`.
         depth: Number of weight layers.
         runs: Independent networks per setting.
         steps: Time steps (1: a single step).
-        beta: Leak :math:`\\beta`.
+        beta: Leak :math:`\beta`.
     """
 
     number: int

@@ -146,7 +146,7 @@ def simulate_networks(
 ) -> dict[str, LayerStats]:
     r"""Simulate one network per weight law: an encoding layer and ``depth`` layers of ``width`` LIF neurons.
 
-    All networks see the same input :math:`I_0 \\sim \\mathcal N(0, 1)` (the same at every step) and
+    All networks see the same input :math:`I_0 \sim \mathcal N(0, 1)` (the same at every step) and
     their weights are drawn from the same noise (see :class:`_SharedNoise`).
 
     Args:
