@@ -84,6 +84,123 @@ if click is not None:
                 click.echo(f"figure: {path}")
             click.echo(f"summary: {result.summary_path}")
 
+    @experiments.command()
+    @click.option("--figure", type=click.IntRange(8, 10), required=True,
+                  help="8 (train accuracy) or 9 (test accuracy) of the same runs, or 10 (robustness).")  # fmt: skip
+    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Data folder [default: $SNNINIT_DATA_DIR or ./data]; Debian's Fashion-MNIST is found too.",
+                  )  # fmt: skip
+    @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
+                  show_default=True, help="Output folder.")  # fmt: skip
+    @click.option("--backend", type=click.Choice(["local", "serial", "ray"]), default="local", show_default=True,
+                  help="local: a process pool; serial: this process; ray: a Ray cluster (--address).")  # fmt: skip
+    @click.option("--address", default=None, help="Ray cluster address (default: start a local Ray).")
+    @click.option("--workers", type=click.IntRange(1), default=None, help="Cells at once [default: the cores].")
+    @click.option("--device", default="cpu", show_default=True, help="Torch device of every cell (cuda on a GPU).")
+    @click.option("--quick", is_flag=True, help="2 epochs on 2000/1000-sample subsets, MLP width 200.")
+    @click.option("--framework", "frameworks", multiple=True, default=("snntorch",), show_default=True,
+                  type=click.Choice(["snntorch", "spikingjelly", "norse"]), help="Repeat for several.")  # fmt: skip
+    @click.option("--method", "methods", multiple=True, help="Initialisation method; repeat [default: the figure's].")
+    @click.option("--dataset", "datasets", multiple=True,
+                  help="Figs. 8-9: only these panels' datasets; Fig. 10: the dataset instead of MNIST.")  # fmt: skip
+    @click.option("--architecture", "architectures", multiple=True, type=click.Choice(["mlp", "cnn"]),
+                  help="Figs. 8-9: only these architectures.")  # fmt: skip
+    @click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Runs per setting.")
+    @click.option("--epochs", type=click.IntRange(0), default=None, help="[default: 150, 300 on CIFAR-10]")
+    @click.option("--batch-size", type=click.IntRange(1), default=None, help="[default: 64]")
+    @click.option("--depth", type=click.IntRange(1), default=None, help="Hidden layers: MLP 10 (x 600), CNN 6.")
+    @click.option("--width", type=click.IntRange(1), default=None, help="MLP: neurons (600); CNN: channels (64).")
+    @click.option("--beta", type=click.FloatRange(0, 1), default=None, help="Leak [default: 0.5].")
+    @click.option("--theta", type=float, default=None, help="Threshold [default: 1].")
+    @click.option("--steps", type=click.IntRange(1), default=None, help="Time steps T [default: 3].")
+    @click.option("--lr", type=float, default=None, help="Adam learning rate [default: 1e-3].")
+    @click.option("--weight-decay", type=float, default=None, help="[default: 1e-4 for the CNN, 0 for the MLP]")
+    @click.option("--t-max", type=click.IntRange(1), default=None,
+                  help="Cosine period in batches [default: the whole run; the authors' code: 10].")  # fmt: skip
+    @click.option("--bias", type=click.Choice(["zero", "keep"]), default=None, help="Bias policy [default: zero].")
+    @click.option("--train-size", type=click.IntRange(1), default=None, help="Fixed random training subset.")
+    @click.option("--test-size", type=click.IntRange(1), default=None, help="Fixed random test subset.")
+    @click.option("--bin-us", type=click.IntRange(1), default=None, help="N-MNIST bin width in µs [default: 100000].")
+    @click.option("--no-plot", is_flag=True, help="Skip the PNG/PDF figures.")
+    def training(
+        figure: int,
+        data_dir: Path | None,
+        out: Path,
+        backend: str,
+        address: str | None,
+        workers: int | None,
+        device: str,
+        quick: bool,
+        frameworks: tuple[str, ...],
+        methods: tuple[str, ...],
+        datasets: tuple[str, ...],
+        architectures: tuple[str, ...],
+        seeds: int,
+        no_plot: bool,
+        **overrides: Any,
+    ) -> None:
+        """Training on real data (Figs. 8-10): tidy CSVs, figures and Markdown summaries.
+
+        Every finished cell is stored as it completes; rerunning the same command skips it, and a cell
+        that fails is recorded with its error without stopping the others.
+        """
+        from snninit_adapters.training import run_training
+        from snninit_adapters.training.grids import FIG8_PANELS
+        from snninit_adapters.training.train import data_dir_default
+
+        panels = None
+        if figure == 10:
+            if len(datasets) > 1:
+                raise click.UsageError("Fig. 10 runs on one dataset")
+            overrides["dataset"] = datasets[0] if datasets else None
+        elif datasets or architectures:
+            panels = [p for p in FIG8_PANELS if (not architectures or p[0] in architectures)
+                      and (not datasets or p[1] in datasets)]  # fmt: skip
+            if not panels:
+                raise click.UsageError(f"no panel of Figs. 8-9 matches; panels: {FIG8_PANELS}")
+        result = run_training(
+            figure,
+            data_dir=data_dir if data_dir is not None else data_dir_default(),
+            out=out,
+            backend=backend,
+            workers=workers,
+            address=address,
+            device=device,
+            quick=quick,
+            methods=methods or None,
+            frameworks=frameworks,
+            seeds=tuple(range(seeds)),
+            panels=panels,
+            plot=not no_plot,
+            **overrides,
+        )
+        click.echo(result.summary)
+        outcome = result.outcome
+        click.echo(f"cells: {outcome.computed} run, {outcome.reused} reused from an earlier run, "
+                   f"{len(outcome.errors)} failed (errors: {result.directory / 'errors.json'})")  # fmt: skip
+        click.echo(f"table: {result.csv}")
+        click.echo(f"activity at the start of training: {result.activity_csv}")
+        for path in (*result.figures, *result.summaries):
+            click.echo(f"{'figure' if path.suffix != '.md' else 'summary'}: {path}")
+
+    @experiments.command()
+    @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                  help="Data folder [default: $SNNINIT_DATA_DIR or ./data].")  # fmt: skip
+    @click.option("--prepare-fashion-mnist", is_flag=True,
+                  help="Decompress Debian's Fashion-MNIST into DATA_DIR/FashionMNIST/raw (torchvision layout).",
+                  )  # fmt: skip
+    def data(data_dir: Path | None, prepare_fashion_mnist: bool) -> None:
+        """Which training datasets the data folder holds, and the files expected for the others."""
+        from snninit_adapters.training.data import DATASETS, describe
+        from snninit_adapters.training.data import prepare_fashion_mnist as prepare
+        from snninit_adapters.training.train import data_dir_default
+
+        folder = data_dir if data_dir is not None else data_dir_default()
+        if prepare_fashion_mnist:
+            click.echo(f"Fashion-MNIST written to {prepare(folder)}")
+        for line in describe(DATASETS, folder):
+            click.echo(line)
+
     @cli.command()
     @click.option("--threshold", type=float, default=1.0, show_default=True, help="Presynaptic threshold theta.")
     @click.option("--fan-in", type=click.IntRange(1), default=600, show_default=True, help="Fan-in n (= width).")

@@ -1,0 +1,133 @@
+"""The training experiments with snnTorch (the paper's framework): real learning signals, sweeps end to end."""
+
+import math
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from integration._training import (
+    FASHION,
+    assert_kaiming_cannot_learn,
+    assert_learns,
+    init_report,
+    learning_run,
+    needs_fashion,
+    output_spikes,
+    silent_start,
+)
+from snninit_adapters.cli import cli
+from snninit_adapters.training import data as data_module
+from snninit_adapters.training import run_training
+from snninit_adapters.training.models import ModelConfig, atan_spike, build_model
+from snninit_adapters.training.train import TrainConfig, train_cell
+from tests.training._files import write_mnist
+
+
+@needs_fashion
+def test_proposed_mlp_fires_in_its_last_layer_and_kaiming_is_silent():
+    spikes = silent_start("snntorch")
+    assert spikes["micheli2024"] > 0, spikes
+    assert spikes["kaiming"] == 0, spikes
+
+
+@needs_fashion
+def test_proposed_mlp_learns_on_real_fashion_mnist_and_kaiming_does_not():
+    assert_learns(learning_run("snntorch"))
+    # the paper's 10 x 600 MLP at theta = 1: Kaiming's output layer is silent, so the loss cannot move
+    assert_kaiming_cannot_learn(learning_run("snntorch", "kaiming", depth=None, width=None))
+
+
+@needs_fashion
+def test_cnn_learns_on_real_fashion_mnist():
+    config = TrainConfig(dataset="fashion-mnist", architecture="cnn", depth=2, width=8, epochs=2, batch_size=32,
+                         train_size=320, test_size=500)  # fmt: skip
+    result = train_cell(config, FASHION)
+    assert output_spikes(result) > 0
+    assert_learns(result)
+
+
+def test_models_have_the_papers_layers():
+    mlp = build_model(ModelConfig("mlp", "snntorch"), (1, 28, 28))
+    linears = [m for m in mlp.modules() if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(784, 600)] + [(600, 600)] * 9 + [(600, 10)]
+    assert sum(type(m).__name__ == "Leaky" for m in mlp.modules()) == 12  # encoding, 10 x 600, output
+    cnn = build_model(ModelConfig("cnn", "snntorch"), (3, 32, 32))
+    convs = [m for m in cnn.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert [(m.in_channels, m.out_channels, m.kernel_size, m.padding) for m in convs] == (
+        [(3, 64, (3, 3), (1, 1))] + [(64, 64, (3, 3), (1, 1))] * 5
+    )
+    assert next(m for m in cnn.modules() if isinstance(m, torch.nn.Linear)).in_features == 64 * 32 * 32
+    assert cnn(torch.randn(2, 3, 32, 32)).shape == (3, 2, 10)
+    leaky = next(m for m in mlp.modules() if type(m).__name__ == "Leaky")
+    assert (float(leaky.beta), float(leaky.threshold), leaky.reset_mechanism) == (0.5, 1.0, "subtract")
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "cnn"])
+def test_apply_snn_init_reads_every_layer(architecture):
+    _, _, report = init_report("snntorch", architecture)
+    assert all(layer.downstream and not any(n.probed for n in layer.downstream) for layer in report.layers)
+    assert report.layers[0].upstream[0].name == ("body.0" if architecture == "mlp" else "<input>")
+
+
+def test_arctan_surrogate_matches_snntorch():
+    from snntorch import surrogate
+
+    x = torch.linspace(-2, 2, 41, requires_grad=True)
+    ours = atan_spike(x)
+    ours.sum().backward()
+    mine = x.grad.clone()
+    x.grad = None
+    theirs = surrogate.atan(alpha=2.0)(x)
+    theirs.sum().backward()
+    torch.testing.assert_close(ours, theirs)
+    torch.testing.assert_close(mine, x.grad)
+    assert math.isclose(float(mine[20]), 1.0)  # alpha / 2 at the threshold
+
+
+def test_same_seed_same_run(tmp_path):
+    write_mnist(tmp_path / "MNIST" / "raw", n_train=96, n_test=32)
+    config = TrainConfig(dataset="mnist", depth=4, width=32, epochs=1, batch_size=32)
+    first, second = train_cell(config, tmp_path), train_cell(config, tmp_path)
+    assert first.batch_losses == second.batch_losses
+    assert [r["test_acc"] for r in first.epochs] == [r["test_acc"] for r in second.epochs]
+
+
+@pytest.fixture
+def tiny_mnist(tmp_path, monkeypatch):
+    monkeypatch.setattr(data_module, "DEBIAN_DATASETS", tmp_path / "none")
+    write_mnist(tmp_path / "data" / "MNIST" / "raw", n_train=96, n_test=32)
+    return tmp_path / "data"
+
+
+def test_cli_sweep_on_a_process_pool_writes_tables_figures_and_resumes(tmp_path, tiny_mnist):
+    args = ["experiments", "training", "--figure", "8", "--dataset", "mnist", "--architecture", "mlp",
+            "--method", "micheli2024", "--method", "kaiming", "--epochs", "1", "--depth", "4", "--width", "32",
+            "--data-dir", str(tiny_mnist), "--out", str(tmp_path / "out"), "--workers", "2"]  # fmt: skip
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "cells: 2 run, 0 reused" in result.output
+    folder = tmp_path / "out" / "training" / "fig8-9"
+    for name in ("training.csv", "activity.csv", "fig8.png", "fig9.pdf", "fig8.md", "fig9.md", "errors.json"):
+        assert (folder / name).is_file(), name
+    assert "| mlp | mnist | snntorch | micheli2024 | 1 | 1 |" in (folder / "fig8.md").read_text()
+    again = CliRunner().invoke(cli, args)
+    assert "cells: 0 run, 2 reused" in again.output
+
+
+def test_a_failing_cell_does_not_stop_the_sweep(tmp_path, tiny_mnist):
+    # SpikingJelly's LIFNode cannot take beta = 0: that cell fails (or its framework is missing), snnTorch's runs
+    result = run_training(8, data_dir=tiny_mnist, out=tmp_path, backend="serial", methods=["micheli2024"],
+                          frameworks=["snntorch", "spikingjelly"], panels=[("mlp", "mnist")], epochs=1, depth=3,
+                          width=16, beta=0.0, plot=False, progress=False)  # fmt: skip
+    assert {r["framework"] for r in result.outcome.epochs} == {"snntorch"}
+    assert [e["cell"]["framework"] for e in result.outcome.errors] == ["spikingjelly"]
+    assert "## Failed cells (1)" in result.summary
+
+
+def test_figure_10_end_to_end(tmp_path, tiny_mnist):
+    result = run_training(10, data_dir=tiny_mnist, out=tmp_path, backend="serial", epochs=1, width=16,
+                          train_size=64, test_size=32, progress=False)  # fmt: skip
+    assert not result.outcome.errors
+    assert {p.name for p in result.figures} == {"fig10.png", "fig10.pdf"}
+    assert "| depth | 20 | kaiming |" in result.summary

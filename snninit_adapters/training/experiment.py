@@ -1,0 +1,136 @@
+"""Run a training figure end to end: its grid, the sweep, the tidy CSVs, the plots and the summary."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from snninit_adapters.experiments.store import write_csv_atomic
+from snninit_adapters.training.grids import figure_grid
+from snninit_adapters.training.sweep import SweepOutcome, run_sweep
+from snninit_adapters.training.train import ACTIVITY_COLUMNS, EPOCH_COLUMNS
+
+__all__ = ["TrainingResult", "run_training"]
+
+
+@dataclass(frozen=True)
+class TrainingResult:
+    """What a training figure's run produced.
+
+    Attributes:
+        figure: 8, 9 or 10.
+        outcome: The sweep's rows, errors and counts.
+        directory: The figure's folder.
+        csv: The tidy epoch table (one row per cell and epoch).
+        activity_csv: The tidy activity table (one row per cell, neuron layer and step, at the start of training).
+        figures: The PNG and PDF figures written.
+        summaries: The Markdown summaries written (Figs. 8 and 9 share one sweep and get both).
+        summary: The requested figure's summary.
+    """
+
+    figure: int
+    outcome: SweepOutcome
+    directory: Path
+    csv: Path
+    activity_csv: Path
+    figures: tuple[Path, ...]
+    summaries: tuple[Path, ...]
+    summary: str
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    if not enabled or total == 0:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # progress bars are an extra
+        return None
+    return tqdm(total=total, desc="training cells", unit="cell", leave=False)
+
+
+def run_training(
+    figure: int,
+    *,
+    data_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str] = "results",
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    device: str = "cpu",
+    quick: bool = False,
+    methods: Sequence[str] | None = None,
+    frameworks: Sequence[str] = ("snntorch",),
+    seeds: Sequence[int] = (0,),
+    panels: Sequence[tuple[str, str]] | None = None,
+    plot: bool = True,
+    progress: bool = True,
+    **overrides: Any,
+) -> TrainingResult:
+    """Reproduce a training figure (8, 9 or 10) and write its CSVs, figures and summaries.
+
+    Args:
+        figure: 8 (train accuracy) or 9 (test accuracy) of the same sweep, or 10 (robustness).
+        data_dir: The data folder (see :mod:`snninit_adapters.training.data`).
+        out: Output folder; the figure's files go to ``out/training/fig8-9/`` or ``out/training/fig10/``.
+        backend: ``"local"`` (process pool), ``"serial"`` or ``"ray"``.
+        workers: Cells at once (default: the cores).
+        address: Ray cluster address.
+        device: Torch device of the cells.
+        quick: Small settings (2 epochs on 2000/1000-sample subsets, MLP width 200).
+        methods: Initialisation methods (default: the figure's).
+        frameworks: Frameworks to build the networks in.
+        seeds: One run per seed.
+        panels: Figs. 8-9: the (architecture, dataset) panels to run.
+        plot: Draw the figures (needs matplotlib).
+        progress: Show a progress bar (needs tqdm).
+        **overrides: TrainConfig fields for every cell (epochs, batch_size, depth, width, beta, theta,
+            steps, train_size, test_size, ...).
+
+    Returns:
+        The rows and the paths written.
+    """
+    cells = figure_grid(figure, methods=methods, frameworks=frameworks, seeds=seeds, panels=panels, quick=quick,
+                        **overrides)  # fmt: skip
+    directory = Path(out) / "training" / ("fig10" if figure == 10 else "fig8-9")
+    bar = _progress_bar(len(cells), progress)
+
+    def tick(cell: dict[str, Any], result: dict[str, Any]) -> None:
+        if bar is not None:
+            bar.update()
+            if not result["ok"]:
+                bar.write(f"cell failed: {cell['dataset']}/{cell['method']}: {result['error']}")
+
+    outcome = run_sweep(cells, out=directory, data_dir=data_dir, backend=backend, workers=workers, address=address,
+                        device=device, progress=tick)  # fmt: skip
+    if bar is not None:
+        bar.close()
+    csv_path, activity_path = directory / "training.csv", directory / "activity.csv"
+    write_csv_atomic(csv_path, outcome.epochs, EPOCH_COLUMNS)
+    write_csv_atomic(activity_path, outcome.activity, ACTIVITY_COLUMNS)
+    _write_text_atomic(directory / "errors.json", json.dumps(outcome.errors, indent=1))
+    from snninit_adapters.training.summary import summarise_training
+
+    numbers = (10,) if figure == 10 else (8, 9)
+    summaries, texts = [], {}
+    for number in numbers:
+        texts[number] = summarise_training(number, outcome.epochs, outcome.activity, outcome.errors)
+        path = directory / f"fig{number}.md"
+        _write_text_atomic(path, texts[number])
+        summaries.append(path)
+    figures: tuple[Path, ...] = ()
+    if plot and outcome.epochs:
+        from snninit_adapters.training.plots import plot_training
+
+        for number in numbers:
+            figures += plot_training(number, outcome.epochs, directory / f"fig{number}")
+    return TrainingResult(figure, outcome, directory, csv_path, activity_path, figures, tuple(summaries), texts[figure])

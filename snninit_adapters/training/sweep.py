@@ -1,0 +1,294 @@
+"""Run a grid of training cells on this machine (a process pool) or on a Ray cluster, resumably.
+
+Every finished cell is written atomically as it completes (``cells/<key>.csv`` for its epochs,
+``cells/<key>.activity.csv`` for its activity at the start of training), and a rerun skips finished
+cells, so an interrupted sweep loses at most the cells in flight. A cell that raises is recorded in
+``cells/<key>.error.json`` with its traceback and the sweep goes on; a rerun tries it again. At most
+``workers`` cells are in flight at once; if a worker process dies (out of memory, a crash in native
+code), the cells it may have been running are recorded as failed and a fresh pool runs the rest.
+
+Backends:
+
+- ``local`` (default): ``concurrent.futures.ProcessPoolExecutor`` with the ``spawn`` start method,
+  ``workers`` processes (default: the cores available), each with ``cores // workers`` torch threads.
+- ``serial``: one cell after another in this process (debugging, and machines where spawning is costly).
+- ``ray``: one Ray task per cell on the cluster at ``address`` (``None`` or ``"local"`` starts a local
+  Ray instance), each asking for one CPU (or one GPU with ``device="cuda"``). Needs the ``ray`` extra.
+  The driver writes the results, so the workers need the data folder at the same path but no shared
+  output folder.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as futures
+import importlib
+import json
+import multiprocessing
+import os
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from snninit_adapters.experiments.store import CellStore, read_csv, write_csv_atomic
+from snninit_adapters.training.train import ACTIVITY_COLUMNS, EPOCH_COLUMNS, TrainConfig
+
+__all__ = ["BACKENDS", "SweepOutcome", "TrainingStore", "available_cores", "run_cell_safely", "run_sweep"]
+
+BACKENDS = ("local", "serial", "ray")
+DEFAULT_RUNNER = "snninit_adapters.training.train:train_cell"
+
+
+def available_cores() -> int:
+    """CPU cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+class TrainingStore(CellStore):
+    """Finished training cells: epochs, activity and errors, one file each per cell.
+
+    Args:
+        directory: The sweep's folder; cells go to ``directory / "cells"``.
+    """
+
+    @staticmethod
+    def key(cell: Mapping[str, Any]) -> str:
+        """A stable, readable file name for a cell, from all its parameters."""
+        digest = CellStore.key(cell).rsplit("_", 1)[-1]
+        parts = [str(cell.get(k)) for k in ("dataset", "architecture", "framework", "method") if k in cell]
+        return "_".join([*parts, f"seed{cell.get('seed', 0)}", digest]).replace("/", "-")
+
+    def activity_path(self, cell: Mapping[str, Any]) -> Path:
+        """Where the cell's activity rows are stored."""
+        return self.directory / f"{self.key(cell)}.activity.csv"
+
+    def error_path(self, cell: Mapping[str, Any]) -> Path:
+        """Where a failed cell's error is recorded."""
+        return self.directory / f"{self.key(cell)}.error.json"
+
+    def write_result(
+        self, cell: Mapping[str, Any], epochs: list[dict[str, Any]], activity: list[dict[str, Any]]
+    ) -> None:
+        """Store a finished cell: activity first, then the epochs file that marks it done."""
+        write_csv_atomic(self.activity_path(cell), activity, ACTIVITY_COLUMNS)
+        write_csv_atomic(self.path(cell), epochs, EPOCH_COLUMNS)
+        self.error_path(cell).unlink(missing_ok=True)
+
+    def write_error(self, cell: Mapping[str, Any], error: str, trace: str) -> None:
+        """Record a failed cell (atomically)."""
+        path = self.error_path(cell)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(json.dumps({"cell": dict(cell), "error": error, "traceback": trace}, indent=1))
+        os.replace(temporary, path)
+
+    def read_activity(self, cell: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The stored activity rows of a finished cell."""
+        path = self.activity_path(cell)
+        return read_csv(path) if path.is_file() else []
+
+    def read_error(self, cell: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The recorded error of a failed cell, if any."""
+        path = self.error_path(cell)
+        if not path.is_file():
+            return None
+        loaded: dict[str, Any] = json.loads(path.read_text())
+        return loaded
+
+
+def _resolve(runner: str) -> Callable[..., Any]:
+    module, _, name = runner.partition(":")
+    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return function
+
+
+def run_cell_safely(cell: dict[str, Any], data_dir: str, device: str, runner: str = DEFAULT_RUNNER) -> dict[str, Any]:
+    """Run one cell; never raise. The worker-side function of every backend.
+
+    Args:
+        cell: The cell (``TrainConfig.to_cell()``).
+        data_dir: The data folder.
+        device: Torch device.
+        runner: ``module:function`` that takes ``(TrainConfig, data_dir, device=...)`` and returns a
+            :class:`~snninit_adapters.training.train.CellResult` (the default trains the cell).
+
+    Returns:
+        ``{"ok": True, "epochs": [...], "activity": [...]}`` or ``{"ok": False, "error": ..., "traceback": ...}``.
+    """
+    try:
+        result = _resolve(runner)(TrainConfig.from_cell(cell), data_dir, device=device)
+        return {"ok": True, "epochs": result.epochs, "activity": result.activity, "source": result.source}
+    except Exception as error:
+        return {"ok": False, "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
+
+
+def _initialise_worker(threads: int) -> None:
+    torch.set_num_threads(threads)
+
+
+@dataclass
+class SweepOutcome:
+    """What a sweep did.
+
+    Attributes:
+        cells: The grid, in order.
+        epochs: Tidy rows of every finished cell (``EPOCH_COLUMNS``).
+        activity: Tidy activity rows of every finished cell (``ACTIVITY_COLUMNS``).
+        errors: One dict per failed cell: ``cell``, ``error``, ``traceback``.
+        computed: Cells run by this sweep (finished or failed).
+        reused: Cells found finished by an earlier run.
+    """
+
+    cells: list[dict[str, Any]]
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    activity: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    computed: int = 0
+    reused: int = 0
+
+
+Report = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
+def _local(todo: list[dict[str, Any]], workers: int, args: tuple[str, str, str], report: Report) -> None:
+    threads = max(1, available_cores() // workers)
+    pending = list(todo)
+    context = multiprocessing.get_context("spawn")
+    while pending:
+        with futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_initialise_worker,
+                                         initargs=(threads,)) as pool:  # fmt: skip
+            running: dict[futures.Future[dict[str, Any]], dict[str, Any]] = {}
+            broken = False
+            while (pending or running) and not broken:
+                while pending and len(running) < workers:
+                    cell = pending.pop(0)
+                    running[pool.submit(run_cell_safely, cell, *args)] = cell
+                done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
+                for future in done:
+                    cell = running.pop(future)
+                    try:
+                        outcome = future.result()
+                    except futures.process.BrokenProcessPool as error:
+                        broken = True
+                        outcome = _died(error)
+                    report(cell, outcome)
+            if broken:  # the pool is unusable: the cells it was running are lost with it
+                for cell in running.values():
+                    report(cell, _died(futures.process.BrokenProcessPool("the pool broke while this cell ran")))
+
+
+def _died(error: BaseException) -> dict[str, Any]:
+    return {
+        "ok": False,
+        "error": f"worker process died ({type(error).__name__}: {error}); out of memory or a crash in native code",
+        "traceback": "".join(traceback.format_exception(error)),
+    }
+
+
+def _ray(
+    todo: list[dict[str, Any]], workers: int | None, args: tuple[str, str, str], address: str | None, report: Report
+) -> None:
+    try:
+        import ray  # type: ignore[import-not-found,unused-ignore]
+    except ImportError as error:
+        raise ImportError("the ray backend needs Ray: pip install 'snninit-adapters[ray]'") from error
+    if not ray.is_initialized():
+        if address in (None, "local"):
+            ray.init(num_cpus=workers or available_cores(), include_dashboard=False, log_to_driver=False)
+        else:
+            ray.init(address=address, log_to_driver=False)
+    gpu = args[1].startswith("cuda")
+    task = ray.remote(num_cpus=1, num_gpus=1 if gpu else 0, max_retries=0)(run_cell_safely)
+    pending = list(todo)
+    running: dict[Any, dict[str, Any]] = {}
+    if workers is None:  # as many cells in flight as the cluster can run at once
+        workers = int(ray.cluster_resources().get("GPU" if gpu else "CPU", 1))  # type: ignore[no-untyped-call,unused-ignore]
+    limit = max(workers, 1)
+    while pending or running:
+        while pending and len(running) < limit:
+            cell = pending.pop(0)
+            running[task.remote(cell, *args)] = cell
+        ready, _ = ray.wait(list(running), num_returns=1)
+        for reference in ready:
+            cell = running.pop(reference)
+            try:
+                outcome = ray.get(reference)
+            except Exception as error:  # the worker died (ray.exceptions.WorkerCrashedError, ...)
+                outcome = _died(error)
+            report(cell, outcome)
+
+
+def run_sweep(
+    cells: Sequence[TrainConfig | Mapping[str, Any]],
+    *,
+    out: str | os.PathLike[str],
+    data_dir: str | os.PathLike[str],
+    backend: str = "local",
+    workers: int | None = None,
+    address: str | None = None,
+    device: str = "cpu",
+    runner: str = DEFAULT_RUNNER,
+    progress: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+) -> SweepOutcome:
+    """Run every unfinished cell of a grid and collect all finished cells' rows.
+
+    Args:
+        cells: The grid (TrainConfig or its dict).
+        out: The sweep's folder (cells go to ``out/cells``).
+        data_dir: The data folder (the same path on every worker).
+        backend: ``"local"``, ``"serial"`` or ``"ray"``.
+        workers: Cells at once (default: the cores available, at most the cells to run; Ray: the
+            cluster's CPUs, or GPUs with ``device="cuda"``).
+        address: Ray only: the cluster's address (None or ``"local"``: a local instance).
+        device: Torch device of the cells.
+        runner: ``module:function`` a worker calls per cell (see :func:`run_cell_safely`).
+        progress: Called with ``(cell, outcome)`` as each cell finishes.
+
+    Returns:
+        The rows of all finished cells (earlier runs' included) and the errors.
+
+    Raises:
+        ValueError: For an unknown backend.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    grid = [c.to_cell() if isinstance(c, TrainConfig) else dict(c) for c in cells]
+    store = TrainingStore(Path(out))
+    outcome = SweepOutcome(grid)
+    todo = [cell for cell in grid if not store.done(cell)]
+    outcome.reused = len(grid) - len(todo)
+    args = (str(Path(data_dir)), device, runner)
+
+    def report(cell: dict[str, Any], result: dict[str, Any]) -> None:
+        if result["ok"]:
+            store.write_result(cell, result["epochs"], result["activity"])
+        else:
+            store.write_error(cell, result["error"], result["traceback"])
+        outcome.computed += 1
+        if progress is not None:
+            progress(cell, result)
+
+    count = min(workers or available_cores(), max(len(todo), 1))
+    if todo:
+        if backend == "serial":
+            for cell in todo:
+                report(cell, run_cell_safely(cell, *args))
+        elif backend == "local":
+            _local(todo, count, args, report)
+        else:
+            _ray(todo, workers, args, address, report)
+    for cell in grid:
+        if store.done(cell):
+            outcome.epochs.extend(store.read(cell))
+            outcome.activity.extend(store.read_activity(cell))
+        else:
+            error = store.read_error(cell)
+            if error is not None:
+                outcome.errors.append(error)
+    return outcome

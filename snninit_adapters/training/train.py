@@ -1,0 +1,323 @@
+"""Train one cell: build the network, initialise it with one method, measure its activity, train, evaluate.
+
+The recipe is the paper's (Sec. V): BPTT through ``T`` steps with the arctan surrogate, the cross
+entropy of the output spike counts, Adam (lr 1e-3) with cosine annealing stepped after every batch.
+Train accuracy and loss of an epoch are the means over its mini-batches (in training mode, as the
+authors' code computes them); test accuracy and loss come from a full pass over the test split after
+the epoch. Row ``epoch = 0`` holds the test metrics of the initialised, untrained network.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from snninit_adapters.apply import apply_snn_init
+from snninit_adapters.init import available_methods
+from snninit_adapters.monitor import measure_activity
+from snninit_adapters.training.data import DATASETS, NMNIST_BIN_US, Dataset, load_dataset
+from snninit_adapters.training.models import ModelConfig, SpikingClassifier, build_model, spike_count_loss
+
+__all__ = [
+    "ACTIVITY_COLUMNS",
+    "CELL_COLUMNS",
+    "EPOCH_COLUMNS",
+    "CellResult",
+    "TrainConfig",
+    "data_dir_default",
+    "evaluate",
+    "train_cell",
+    "with_overrides",
+]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    r"""One cell of a sweep: dataset, network, initialisation, seed and training hyper-parameters.
+
+    Attributes:
+        dataset: ``"mnist"``, ``"fashion-mnist"``, ``"cifar10"`` or ``"nmnist"``.
+        architecture: ``"mlp"`` or ``"cnn"``.
+        framework: ``"snntorch"`` (the paper's), ``"spikingjelly"`` or ``"norse"``.
+        method: Initialisation method for :func:`~snninit_adapters.apply_snn_init` (``"micheli2024"``,
+            ``"kaiming"``, ...).
+        seed: Seed of the weights and of the order of the batches.
+        depth: See :class:`~snninit_adapters.training.models.ModelConfig` (None: the paper's).
+        width: See :class:`~snninit_adapters.training.models.ModelConfig` (None: the paper's).
+        beta: Leak :math:`\beta`.
+        theta: Threshold :math:`\theta`.
+        steps: Time steps :math:`T` (for N-MNIST also the frames per sample).
+        epochs: Training epochs.
+        batch_size: Mini-batch size (the authors' 64).
+        lr: Adam's learning rate.
+        weight_decay: Adam's weight decay; None for the authors' choice (1e-4 for the CNN, 0 for the MLP).
+        t_max: Period of the cosine annealing in batches; None anneals once over the whole run (the
+            authors' code used 10).
+        bias: ``"zero"`` (zero every re-initialised layer's bias, as the theory assumes) or ``"keep"``
+            (PyTorch's default biases, as the authors' code).
+        train_size: Train on a fixed random subset of this many samples (None: the whole split).
+        test_size: The same for the test split.
+        bin_us: N-MNIST bin width in µs.
+        max_batches: Stop each epoch after this many batches (None: all); for smoke tests.
+        activity_samples: Training samples given to ``apply_snn_init`` and to the activity monitor.
+    """
+
+    dataset: str = "fashion-mnist"
+    architecture: str = "mlp"
+    framework: str = "snntorch"
+    method: str = "micheli2024"
+    seed: int = 0
+    depth: int | None = None
+    width: int | None = None
+    beta: float = 0.5
+    theta: float = 1.0
+    steps: int = 3
+    epochs: int = 150
+    batch_size: int = 64
+    lr: float = 1e-3
+    weight_decay: float | None = None
+    t_max: int | None = None
+    bias: str = "zero"
+    train_size: int | None = None
+    test_size: int | None = None
+    bin_us: int = NMNIST_BIN_US
+    max_batches: int | None = None
+    activity_samples: int = 256
+
+    @property
+    def model(self) -> ModelConfig:
+        """The network's settings."""
+        return ModelConfig(self.architecture, self.framework, self.depth, self.width, self.beta, self.theta, self.steps)
+
+    @property
+    def resolved_weight_decay(self) -> float:
+        """The weight decay, with the authors' default filled in."""
+        if self.weight_decay is not None:
+            return self.weight_decay
+        return 1e-4 if self.architecture == "cnn" else 0.0
+
+    def check(self) -> None:
+        """Raise ValueError for an impossible cell (before any data is read).
+
+        Raises:
+            ValueError: Naming the bad setting.
+        """
+        if self.dataset not in DATASETS:
+            raise ValueError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(DATASETS)}")
+        if self.method not in available_methods():
+            raise ValueError(f"unknown method {self.method!r}; choose one of {', '.join(available_methods())}")
+        if self.bias not in ("zero", "keep"):
+            raise ValueError(f"bias must be 'zero' or 'keep', got {self.bias!r}")
+        if self.epochs < 0 or self.batch_size < 1 or self.activity_samples < 1:
+            raise ValueError("epochs must be >= 0, batch_size and activity_samples >= 1")
+        self.model.check()
+
+    def to_cell(self) -> dict[str, Any]:
+        """The plain dict a sweep stores (JSON-serialisable)."""
+        return asdict(self)
+
+    @classmethod
+    def from_cell(cls, cell: Mapping[str, Any]) -> TrainConfig:
+        """Rebuild from :meth:`to_cell`'s dict (unknown keys are ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in cell.items() if k in names})
+
+
+CELL_COLUMNS = (
+    "dataset", "architecture", "framework", "method", "seed", "depth", "width", "beta", "theta", "steps",
+    "epochs", "batch_size", "train_size", "test_size",
+)  # fmt: skip
+"""The cell's parameters repeated on every row of the tidy tables."""
+
+EPOCH_COLUMNS = (*CELL_COLUMNS, "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "seconds")
+ACTIVITY_COLUMNS = (*CELL_COLUMNS, "layer", "index", "kind", "step", "neurons", "spikes", "rate", "u_var")
+
+
+@dataclass
+class CellResult:
+    """What one cell produced.
+
+    Attributes:
+        config: The cell.
+        epochs: One row per epoch (``EPOCH_COLUMNS``; epoch 0 is the untrained network's test pass).
+        activity: One row per neuron layer and step at the start of training (``ACTIVITY_COLUMNS``).
+        batch_losses: The training loss of every batch, in order.
+        init_report: ``str`` of :func:`apply_snn_init`'s report.
+        source: How the data was read.
+    """
+
+    config: TrainConfig
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    activity: list[dict[str, Any]] = field(default_factory=list)
+    batch_losses: list[float] = field(default_factory=list)
+    init_report: str = ""
+    source: str = ""
+
+
+def _cell_fields(config: TrainConfig) -> dict[str, Any]:
+    model = config.model
+    values = {**asdict(config), "depth": model.resolved_depth, "width": model.resolved_width}
+    return {name: "" if values[name] is None else values[name] for name in CELL_COLUMNS}
+
+
+def evaluate(
+    model: SpikingClassifier, data: Dataset, *, split: str = "test", batch_size: int = 1000, device: str = "cpu"
+) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on a split, in eval mode, without gradients.
+
+    Args:
+        model: The classifier.
+        data: The dataset.
+        split: ``"test"`` or ``"train"``.
+        batch_size: Samples per forward pass.
+        device: Where the model runs.
+
+    Returns:
+        ``(loss, accuracy)``; the predicted class is the output neuron with most spikes (ties: the lowest index).
+    """
+    part = data.test if split == "test" else data.train
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.no_grad():
+        for start in range(0, len(part), batch_size):
+            x = data.normalise(part.inputs[start : start + batch_size], device)
+            y = part.targets[start : start + batch_size].to(device)
+            spikes = model(x)
+            total_loss += float(spike_count_loss(spikes, y)) * len(y)
+            correct += int((spikes.sum(0).argmax(1) == y).sum())
+    model.train(was_training)
+    return total_loss / max(len(part), 1), correct / max(len(part), 1)
+
+
+def _activity_rows(model: SpikingClassifier, example: torch.Tensor, base: dict[str, Any]) -> list[dict[str, Any]]:
+    report = measure_activity(model, example)
+    order = {name: index for index, name in enumerate(report.layers)}
+    return [
+        {
+            **base,
+            "layer": row.layer,
+            "index": order[row.layer],
+            "kind": row.kind,
+            "step": row.step,
+            "neurons": row.neurons,
+            "spikes": row.spikes,
+            "rate": row.rate,
+            "u_var": "" if row.u_var is None else row.u_var,
+        }
+        for row in report.rows
+    ]
+
+
+def train_cell(
+    config: TrainConfig,
+    data_dir: str | os.PathLike[str],
+    *,
+    device: str = "cpu",
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+) -> CellResult:
+    """Train one cell and return its per-epoch metrics and its activity at the start of training.
+
+    Args:
+        config: The cell.
+        data_dir: The data folder (see :mod:`snninit_adapters.training.data`).
+        device: Torch device (``"cuda"`` on a GPU machine).
+        on_epoch: Called with each epoch's row as soon as it is measured (progress reports).
+
+    Returns:
+        The result.
+
+    Raises:
+        ValueError: For an impossible cell.
+        DatasetNotFoundError: If the dataset is not in ``data_dir``.
+    """
+    config.check()
+    data = load_dataset(
+        config.dataset,
+        data_dir,
+        frames=config.steps,
+        bin_us=config.bin_us,
+        train_size=config.train_size,
+        test_size=config.test_size,
+    )
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, data.sample_shape, data.classes).to(device)
+    base = _cell_fields(config)
+    result = CellResult(config, source=data.source)
+
+    example = data.normalise(data.train.inputs[: config.activity_samples], device)
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    report = apply_snn_init(model, example, method=config.method, bias=config.bias, generator=generator)
+    result.init_report = str(report)
+    result.activity = _activity_rows(model, example, base)
+
+    batches = math.ceil(len(data.train) / config.batch_size)
+    if config.max_batches is not None:
+        batches = min(batches, config.max_batches)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.resolved_weight_decay)
+    t_max = config.t_max if config.t_max is not None else max(1, batches * config.epochs)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=t_max)
+
+    def record(row: dict[str, Any]) -> None:
+        result.epochs.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+
+    start = time.perf_counter()
+    test_loss, test_acc = evaluate(model, data, device=device)
+    nan = math.nan
+    record({**base, "epoch": 0, "train_loss": nan, "train_acc": nan, "test_loss": test_loss, "test_acc": test_acc,
+            "lr": config.lr, "seconds": time.perf_counter() - start})  # fmt: skip
+
+    order_generator = torch.Generator().manual_seed(config.seed)
+    for epoch in range(1, config.epochs + 1):
+        start = time.perf_counter()
+        model.train()
+        order = torch.randperm(len(data.train), generator=order_generator)
+        loss_sum, correct, seen = 0.0, 0, 0
+        for index in range(batches):
+            chosen = order[index * config.batch_size : (index + 1) * config.batch_size]
+            x = data.normalise(data.train.inputs[chosen], device)
+            y = data.train.targets[chosen].to(device)
+            spikes = model(x)
+            loss = spike_count_loss(spikes, y)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            optimizer.step()
+            scheduler.step()
+            value = float(loss.detach())
+            result.batch_losses.append(value)
+            loss_sum += value * len(y)
+            correct += int((spikes.detach().sum(0).argmax(1) == y).sum())
+            seen += len(y)
+        train_seconds = time.perf_counter() - start
+        test_loss, test_acc = evaluate(model, data, device=device)
+        record({**base, "epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
+                "test_loss": test_loss, "test_acc": test_acc, "lr": scheduler.get_last_lr()[0],
+                "seconds": train_seconds})  # fmt: skip
+    return result
+
+
+def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:
+    """``config`` with some fields changed (``None`` values are ignored).
+
+    Args:
+        config: The base cell.
+        **changes: Field values.
+
+    Returns:
+        The new cell.
+    """
+    return replace(config, **{k: v for k, v in changes.items() if v is not None})
+
+
+def data_dir_default() -> Path:
+    """The data folder when none is given: ``$SNNINIT_DATA_DIR`` or ``./data``."""
+    return Path(os.environ.get("SNNINIT_DATA_DIR", "data"))

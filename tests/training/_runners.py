@@ -1,0 +1,43 @@
+"""Stand-in cell runners for the sweep tests (importable by worker processes as tests.training._runners)."""
+
+import os
+
+from snninit_adapters.training.train import CellResult, _cell_fields
+
+
+def fake_train(config, data_dir, device="cpu"):
+    """A deterministic 'training' whose accuracy grows with the epoch; special methods misbehave."""
+    if config.method == "crash":
+        raise RuntimeError(f"boom in {config.dataset}")
+    if config.method == "die":
+        os._exit(3)  # the worker process dies without a word
+    base = _cell_fields(config)
+    result = CellResult(config, source=f"fake data from {data_dir}")
+    for epoch in range(config.epochs + 1):
+        accuracy = 0.1 + 0.1 * epoch * (2 if config.method == "micheli2024" else 1)
+        result.epochs.append(
+            {
+                **base,
+                "epoch": epoch,
+                "train_loss": 2.0 / (epoch + 1),
+                "train_acc": accuracy,
+                "test_loss": 2.0 / (epoch + 1),
+                "test_acc": accuracy,
+                "lr": 1e-3,
+                "seconds": 0.0,
+            }
+        )
+    result.activity.append(
+        {
+            **base,
+            "layer": "body.0",
+            "index": 0,
+            "kind": "Fake",
+            "step": 0,
+            "neurons": 10,
+            "spikes": 0 if config.method == "kaiming" else 3,
+            "rate": 0.3,
+            "u_var": 1.0,
+        }
+    )
+    return result
