@@ -178,6 +178,9 @@ if click is not None:
         outcome = result.outcome
         click.echo(f"cells: {outcome.computed} run, {outcome.reused} reused from an earlier run, "
                    f"{len(outcome.errors)} failed (errors: {result.directory / 'errors.json'})")  # fmt: skip
+        if result.skipped_datasets:
+            click.echo(f"not run, data not found: {', '.join(result.skipped_datasets)} "
+                       "(see `snninit experiments data` for the files expected where)")  # fmt: skip
         click.echo(f"table: {result.csv}")
         click.echo(f"activity at the start of training: {result.activity_csv}")
         for path in (*result.figures, *result.summaries):

@@ -583,6 +583,32 @@ def load_dataset(
     return dataset.limit(train_size, test_size, subset_seed)
 
 
+def _status(name: str, root: Path) -> str:
+    """``"found in <folder>"`` or ``"missing"``, from the files on disk alone (nothing is read)."""
+    if name in _IDX_FOLDERS:
+        found = _find_idx(name, root)
+        return f"found in {found[0]}" if found else "missing"
+    if name == "cifar10":
+        folder = root / _CIFAR_FOLDER
+        ok = all((folder / f).is_file() for files in _CIFAR_FILES.values() for f in files)
+        return f"found in {folder}" if ok else "missing"
+    ok = all(any((root / f).glob("*/*.bin")) for f in _NMNIST_FOLDERS.values())
+    return f"found in {root / 'NMNIST'}" if ok else "missing"
+
+
+def available(name: str, data_dir: str | os.PathLike[str]) -> bool:
+    """Whether the dataset's files are on disk under ``data_dir`` (or Debian's folder, for Fashion-MNIST).
+
+    Args:
+        name: Dataset name.
+        data_dir: The data folder.
+
+    Returns:
+        True if :func:`load_dataset` would find its files.
+    """
+    return _status(name, Path(data_dir)) != "missing"
+
+
 def describe(names: Sequence[str], data_dir: str | os.PathLike[str]) -> list[str]:
     """One line per dataset: found (and how it would be read) or missing (and the files expected).
 
@@ -596,16 +622,7 @@ def describe(names: Sequence[str], data_dir: str | os.PathLike[str]) -> list[str
     lines = []
     root = Path(data_dir)
     for name in names:
-        if name in _IDX_FOLDERS:
-            found = _find_idx(name, root)
-            status = f"found in {found[0]}" if found else "missing"
-        elif name == "cifar10":
-            folder = root / _CIFAR_FOLDER
-            ok = all((folder / f).is_file() for files in _CIFAR_FILES.values() for f in files)
-            status = f"found in {folder}" if ok else "missing"
-        else:
-            ok = all(any((root / f).glob("*/*.bin")) for f in _NMNIST_FOLDERS.values())
-            status = f"found in {root / 'NMNIST'}" if ok else "missing"
+        status = _status(name, root)
         lines.append(f"{name}: {status}")
         if status == "missing":
             lines.extend(f"  expected: {layout}" for layout in expected_files(name, root))

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from snninit_adapters.experiments.store import write_csv_atomic
+from snninit_adapters.training.data import DatasetNotFoundError, available, describe
 from snninit_adapters.training.grids import figure_grid
 from snninit_adapters.training.sweep import SweepOutcome, run_sweep
 from snninit_adapters.training.train import ACTIVITY_COLUMNS, EPOCH_COLUMNS
@@ -30,6 +31,7 @@ class TrainingResult:
         figures: The PNG and PDF figures written.
         summaries: The Markdown summaries written (Figs. 8 and 9 share one sweep and get both).
         summary: The requested figure's summary.
+        skipped_datasets: Datasets of the grid whose files were not found; their cells were not run.
     """
 
     figure: int
@@ -40,6 +42,7 @@ class TrainingResult:
     figures: tuple[Path, ...]
     summaries: tuple[Path, ...]
     summary: str
+    skipped_datasets: tuple[str, ...] = ()
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
@@ -101,6 +104,10 @@ def run_training(
     """
     cells = figure_grid(figure, methods=methods, frameworks=frameworks, seeds=seeds, panels=panels, quick=quick,
                         **overrides)  # fmt: skip
+    missing = tuple(sorted({cell.dataset for cell in cells if not available(cell.dataset, data_dir)}))
+    if missing and all(cell.dataset in missing for cell in cells):
+        raise DatasetNotFoundError("no dataset of this grid is on disk:\n" + "\n".join(describe(missing, data_dir)))
+    cells = [cell for cell in cells if cell.dataset not in missing]
     directory = Path(out) / "training" / ("fig10" if figure == 10 else "fig8-9")
     bar = _progress_bar(len(cells), progress)
 
@@ -133,4 +140,6 @@ def run_training(
 
         for number in numbers:
             figures += plot_training(number, outcome.epochs, directory / f"fig{number}")
-    return TrainingResult(figure, outcome, directory, csv_path, activity_path, figures, tuple(summaries), texts[figure])
+    return TrainingResult(
+        figure, outcome, directory, csv_path, activity_path, figures, tuple(summaries), texts[figure], missing
+    )
