@@ -18,7 +18,7 @@ import torch
 
 from snninit_adapters.experiments.figures import FigureSpec, figure_spec
 from snninit_adapters.experiments.simulate import LayerStats, simulate_networks
-from snninit_adapters.experiments.store import CellStore, write_csv_atomic
+from snninit_adapters.experiments.store import CellStore, write_csv_atomic, write_text_atomic
 from snninit_adapters.init import get_method
 from snninit_adapters.theory import LayerContext
 
@@ -229,16 +229,10 @@ def run_propagation(
 
     summary = summarise(spec, backend, rows)
     summary_path = stem.with_suffix(".md")
-    _write_text_atomic(summary_path, summary)
+    write_text_atomic(summary_path, summary)
     figures: tuple[Path, ...] = ()
     if plot:
         from snninit_adapters.experiments.plots import plot_figure
 
         figures = plot_figure(spec, backend, rows, stem, overlay=overlay)
     return PropagationResult(spec, backend, rows, csv_path, figures, summary_path, summary, computed, reused)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    temporary.replace(path)

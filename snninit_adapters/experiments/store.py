@@ -1,8 +1,8 @@
 """Resumable results: every finished cell is written atomically, and a rerun skips it.
 
 A cell's rows go to ``<dir>/cells/<key>.csv`` through a temporary file in the same folder and
-``os.replace``, so an interrupted run leaves either the whole file or none. Tables written at the end
-go through the same atomic write.
+``os.replace``, so an interrupted run leaves either the whole file or none. Tables and summaries written
+at the end go through the same atomic write.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-__all__ = ["CellStore", "read_csv", "write_csv_atomic"]
+__all__ = ["CellStore", "read_csv", "write_csv_atomic", "write_text_atomic"]
 
 COLUMNS = (
     "figure", "backend", "method", "threshold", "width", "beta", "run",
@@ -25,19 +26,32 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def write_csv_atomic(path: Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = COLUMNS) -> None:
-    """Write ``rows`` to ``path`` as CSV, all or nothing."""
+@contextmanager
+def _atomic(path: Path) -> Iterator[TextIO]:
+    """A text stream whose content replaces ``path`` only if the block finishes: all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
-            writer = csv.DictWriter(stream, fieldnames=list(columns))
-            writer.writeheader()
-            writer.writerows(rows)
+            yield stream
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def write_csv_atomic(path: Path, rows: Iterable[Mapping[str, Any]], columns: Sequence[str] = COLUMNS) -> None:
+    """Write ``rows`` to ``path`` as CSV, all or nothing."""
+    with _atomic(path) as stream:
+        writer = csv.DictWriter(stream, fieldnames=list(columns))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path``, all or nothing."""
+    with _atomic(path) as stream:
+        stream.write(text)
 
 
 def read_csv(path: Path) -> list[dict[str, Any]]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snninit_adapters.experiments.store import write_csv_atomic
+from snninit_adapters.experiments.store import write_csv_atomic, write_text_atomic
 from snninit_adapters.training.data import DatasetNotFoundError, available, describe
 from snninit_adapters.training.grids import figure_grid
 from snninit_adapters.training.sweep import SweepOutcome, run_sweep
@@ -43,12 +43,6 @@ class TrainingResult:
     summaries: tuple[Path, ...]
     summary: str
     skipped_datasets: tuple[str, ...] = ()
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -124,7 +118,7 @@ def run_training(
     csv_path, activity_path = directory / "training.csv", directory / "activity.csv"
     write_csv_atomic(csv_path, outcome.epochs, EPOCH_COLUMNS)
     write_csv_atomic(activity_path, outcome.activity, ACTIVITY_COLUMNS)
-    _write_text_atomic(directory / "errors.json", json.dumps(outcome.errors, indent=1))
+    write_text_atomic(directory / "errors.json", json.dumps(outcome.errors, indent=1))
     from snninit_adapters.training.summary import summarise_training
 
     numbers = (10,) if figure == 10 else (8, 9)
@@ -132,7 +126,7 @@ def run_training(
     for number in numbers:
         texts[number] = summarise_training(number, outcome.epochs, outcome.activity, outcome.errors)
         path = directory / f"fig{number}.md"
-        _write_text_atomic(path, texts[number])
+        write_text_atomic(path, texts[number])
         summaries.append(path)
     figures: tuple[Path, ...] = ()
     if plot and outcome.epochs:
