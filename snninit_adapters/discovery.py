@@ -79,10 +79,22 @@ class Graph:
     input_moments: dict[str, tuple[float, int]] = field(default_factory=dict)
     method: str = "forward pass"
 
+    _adjacency: tuple[int, dict[tuple[str, bool], list[tuple[str, tuple[str, ...]]]]] = field(
+        default=(-1, {}), init=False, repr=False, compare=False
+    )
+
     def _neighbours(self, name: str, forward: bool) -> list[tuple[str, tuple[str, ...]]]:
-        if forward:
-            return sorted((t, ops) for s, t, ops in self.edges if s == name)
-        return sorted((s, ops) for s, t, ops in self.edges if t == name)
+        """Successors (``forward``) or predecessors of an atom, sorted; indexed once per set of edges."""
+        size, index = self._adjacency
+        if size != len(self.edges):  # edges only grow while tracing: rebuild when they did
+            index = defaultdict(list)
+            for source, target, ops in self.edges:
+                index[(source, True)].append((target, ops))
+                index[(target, False)].append((source, ops))
+            for neighbours in index.values():
+                neighbours.sort()
+            self._adjacency = (len(self.edges), index)
+        return index.get((name, forward), [])
 
     def walk(self, start: str, *, forward: bool) -> list[Link]:
         """Neurons, weight layers or the input reached from ``start``, through any other atoms.
