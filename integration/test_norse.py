@@ -72,7 +72,7 @@ from norse.torch.functional.reset import reset_subtract
 from norse.torch.module.snn import SNN, SNNRecurrent
 from torch import nn
 
-from integration._activity import spike_counts
+from integration._activity import disjoint_binary_input, reset_in_the_spike_step, spike_counts
 from snninit_adapters import (
     FiringProbabilityUnderflowError,
     SNNInitError,
@@ -660,34 +660,9 @@ import numpy as np  # noqa: E402
 
 from snninit_adapters.experiments import claims, run_propagation  # noqa: E402
 from snninit_adapters.experiments import frameworks as backends  # noqa: E402
-from snninit_adapters.experiments.simulate import layer_stats, simulate_dense  # noqa: E402
+from snninit_adapters.experiments.simulate import simulate_dense  # noqa: E402
 
 QUICK_WIDTH, QUICK_DEPTH, QUICK_STEPS = 300, 20, 5  # depth and steps of the quick Fig. 5; 300 neurons keep it fast
-
-
-def box_reset_in_the_spike_step(weights, drive, *, steps, beta, theta):
-    """What the backend notes say LIFBoxCell(reset_subtract, dt tau_mem_inv = 1 - beta) computes, in float64.
-
-    v[t] = beta (v[t-1] - theta z[t-1]) + g W x[t] with g = 1 - beta (the reset subtracted in the
-    spike's step, before the leak), z = H(v - theta) with v > theta; the encoding layer reads I_0 / g.
-    """
-    gain = 1.0 - beta
-    current = gain * (drive.double() / gain).reshape(-1, 1).expand(-1, steps)
-    membranes, spikes = [], []
-    for index in range(len(weights) + 1):
-        v = torch.zeros(current.shape[0], dtype=torch.float64)
-        fired = torch.zeros_like(v, dtype=torch.bool)
-        columns, spiked = [], []
-        for t in range(steps):
-            v = beta * (v - theta * fired) + current[:, t]
-            fired = v > theta
-            columns.append(v)
-            spiked.append(fired)
-        membranes.append(torch.stack(columns, dim=1))
-        spikes.append(torch.stack(spiked, dim=1))
-        if index < len(weights):
-            current = gain * (weights[index].double() @ spikes[-1].double())
-    return layer_stats(membranes, spikes)
 
 
 def box_network(beta, method):
@@ -703,7 +678,7 @@ def test_norse_backend_follows_its_documented_dynamics(beta):
     assert network.input_gain == pytest.approx(1 - beta, rel=1e-6)
     stats = network.run(drive, QUICK_STEPS)
     weights = [linear.weight.detach() for linear in network.linears]
-    documented = box_reset_in_the_spike_step(weights, drive, steps=QUICK_STEPS, beta=beta, theta=1.0)
+    documented = reset_in_the_spike_step(weights, drive, steps=QUICK_STEPS, beta=beta, theta=1.0, gain=1 - beta)
     np.testing.assert_array_equal(stats.spikes, documented.spikes)
     np.testing.assert_allclose(stats.var_u, documented.var_u, rtol=1e-5)
     assert stats.spikes[-1].sum() > 0, stats.spikes[-1]
@@ -738,16 +713,6 @@ def test_norse_backend_reproduces_figure_5_quick(tmp_path):
 from snninit_adapters import measure_activity, snn_weight_variance  # noqa: E402
 from snninit_adapters.theory import firing_probability  # noqa: E402
 
-
-def monitor_binary_input(n=1000, k=159, rows=6, seed=0):
-    """``rows`` binary inputs with k ones each on disjoint positions: Wx uses distinct weights per row."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    x = torch.zeros(rows, n)
-    for row in range(rows):
-        x[row, perm[row * k : (row + 1) * k]] = 1.0
-    return x
-
-
 # LIF with the defaults (dt * tau_mem_inv = 0.1, synaptic decay 0.8, v_th = 1) on a held input of 5:
 # i = 5, 9, 12.2; v = 0.5, 0.5 + 0.1 (9 - 0.5) = 1.35 (spike, reset to 0), 0.1 * 12.2 = 1.22 (spike)
 LIF_HELD_5 = [0.5, 1.35, 1.22]
@@ -774,7 +739,7 @@ def test_monitor_membrane_variance_is_g2_k_var_w_on_a_known_binary_input():
     model = SequentialState(nn.Linear(n, n, bias=False), LIFCell())
     generator = torch.Generator().manual_seed(1)
     snn_normal_(model[0].weight, 1.0, target_variance=1 / gain**2, generator=generator)  # Var[w] = 1 / (g^2 n P)
-    x = monitor_binary_input(n, k)
+    x = disjoint_binary_input(n, k)
     (row,) = measure_activity(model, x).rows
     with torch.no_grad():
         u = gain * model[0](x).double()  # one step from rest: v = dt * tau_mem_inv * i

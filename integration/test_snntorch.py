@@ -7,7 +7,7 @@ import snntorch as snn
 import torch
 from torch import nn
 
-from integration._activity import spike_counts
+from integration._activity import disjoint_binary_input, spike_counts
 from snninit_adapters import apply_snn_init, kaiming_normal_, snn_normal_, snn_weight_variance
 from snninit_adapters.theory import firing_probability
 from tests._stats import assert_std_close
@@ -301,15 +301,6 @@ def test_backend_notes_and_build_reject_unknown_backends():
 # --- activity monitor -----------------------------------------------------------------------------
 
 from snninit_adapters import measure_activity  # noqa: E402
-
-
-def disjoint_binary_input(n=1000, k=159, rows=6, seed=0):
-    """``rows`` binary inputs with k ones each on disjoint positions: Wx uses distinct weights per row."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    x = torch.zeros(rows, n)
-    for row in range(rows):
-        x[row, perm[row * k : (row + 1) * k]] = 1.0
-    return x
 
 
 def test_monitor_membrane_variance_is_k_var_w_on_a_known_binary_input():

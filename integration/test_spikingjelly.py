@@ -19,7 +19,7 @@ import torch
 from spikingjelly.activation_based import functional, layer, neuron, surrogate
 from torch import nn
 
-from integration._activity import spike_counts
+from integration._activity import disjoint_binary_input, reset_in_the_spike_step, spike_counts
 from snninit_adapters import SNNInitError, apply_snn_init, fan_in, kaiming_normal_, snn_normal_
 from snninit_adapters.adapters import spikingjelly as adapter
 from snninit_adapters.neurons import threshold_array
@@ -522,33 +522,9 @@ import numpy as np  # noqa: E402
 
 from snninit_adapters.experiments import claims, run_propagation  # noqa: E402
 from snninit_adapters.experiments import frameworks as backends  # noqa: E402
-from snninit_adapters.experiments.simulate import layer_stats, simulate_dense  # noqa: E402
+from snninit_adapters.experiments.simulate import simulate_dense  # noqa: E402
 
 QUICK_WIDTH, QUICK_DEPTH, QUICK_STEPS = 300, 20, 5  # depth and steps of the quick Fig. 5; 300 neurons keep it fast
-
-
-def reset_in_the_spike_step(weights, drive, *, steps, beta, theta):
-    """What the backend notes say LIFNode(decay_input=False, v_reset=None) computes, in float64.
-
-    h[t] = beta (h[t-1] - theta S[t-1]) + W x[t] (gain 1; the reset subtracted in the spike's step,
-    before the leak), S = H(h - theta) with h >= theta.
-    """
-    current = drive.double().reshape(-1, 1).expand(-1, steps)
-    membranes, spikes = [], []
-    for index in range(len(weights) + 1):
-        h = torch.zeros(current.shape[0], dtype=torch.float64)
-        fired = torch.zeros_like(h, dtype=torch.bool)
-        columns, spiked = [], []
-        for t in range(steps):
-            h = beta * (h - theta * fired) + current[:, t]
-            fired = h >= theta
-            columns.append(h)
-            spiked.append(fired)
-        membranes.append(torch.stack(columns, dim=1))
-        spikes.append(torch.stack(spiked, dim=1))
-        if index < len(weights):
-            current = weights[index].double() @ spikes[-1].double()
-    return layer_stats(membranes, spikes)
 
 
 @pytest.mark.parametrize("beta", [0.5, 0.9])
@@ -559,7 +535,9 @@ def test_spikingjelly_backend_follows_its_documented_dynamics(beta):
     apply_snn_init(network.model, network.encode(drive), generator=torch.Generator().manual_seed(1))
     stats = network.run(drive, QUICK_STEPS)
     weights = [linear.weight.detach() for linear in network.linears]
-    documented = reset_in_the_spike_step(weights, drive, steps=QUICK_STEPS, beta=beta, theta=1.0)
+    documented = reset_in_the_spike_step(
+        weights, drive, steps=QUICK_STEPS, beta=beta, theta=1.0, fires_at_threshold=True
+    )
     np.testing.assert_array_equal(stats.spikes, documented.spikes)
     np.testing.assert_allclose(stats.var_u, documented.var_u, rtol=1e-5)
     assert stats.spikes[-1].sum() > 0, stats.spikes[-1]
@@ -597,15 +575,6 @@ def test_spikingjelly_backend_needs_a_leak_strictly_between_0_and_1():
 from snninit_adapters import measure_activity, snn_weight_variance  # noqa: E402
 
 
-def monitor_binary_input(n=1000, k=159, rows=6, seed=0):
-    """``rows`` binary inputs with k ones each on disjoint positions: Wx uses distinct weights per row."""
-    perm = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
-    x = torch.zeros(rows, n)
-    for row in range(rows):
-        x[row, perm[row * k : (row + 1) * k]] = 1.0
-    return x
-
-
 @pytest.mark.parametrize(
     ("v_reset", "membranes"),
     [
@@ -632,7 +601,7 @@ def test_monitor_membrane_variance_is_g2_k_var_w_on_a_known_binary_input():
     n, k, tau = 1000, 159, 2.0
     net = nn.Sequential(layer.Linear(n, n, bias=False, step_mode="m"), neuron.LIFNode(tau=tau, step_mode="m"))
     snn_normal_(net[0].weight, 1.0, generator=torch.Generator().manual_seed(1))
-    x = monitor_binary_input(n, k)[None]  # [T = 1, B, N]
+    x = disjoint_binary_input(n, k)[None]  # [T = 1, B, N]
     (row,) = measure_activity(net, x).rows
     with torch.no_grad():
         u = net[0](x).double() / tau  # one step from rest: h = x / tau

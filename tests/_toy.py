@@ -5,11 +5,14 @@ This is also the smallest complete example of an adapter: two hooks recognise th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
 import snninit_adapters
-from snninit_adapters import NeuronRecord, OwnedWeight
+from snninit_adapters import NeuronRecord, OwnedWeight, get_plugin_manager
 
 
 class ToyNeuron(nn.Module):
@@ -82,3 +85,14 @@ class ToyAdapter:
         if isinstance(module, ToyLinearNeuron):
             x = module.inner(x)
         return [(output, module.gain * x)]
+
+
+@contextmanager
+def registered(adapter: object, name: str) -> Iterator[object]:
+    """Register an adapter plugin for the duration of a block."""
+    manager = get_plugin_manager()
+    manager.register(adapter, name=name)
+    try:
+        yield adapter
+    finally:
+        manager.unregister(adapter)

@@ -1,16 +1,10 @@
 import pytest
 
-from snninit_adapters import get_plugin_manager
-from tests._toy import ToyAdapter
+from tests._toy import ToyAdapter, registered
 
 
 @pytest.fixture
 def toy_adapter():
     """Register the toy neuron's adapter for one test."""
-    manager = get_plugin_manager()
-    adapter = ToyAdapter()
-    manager.register(adapter, name="toy")
-    try:
+    with registered(ToyAdapter(), "toy") as adapter:
         yield adapter
-    finally:
-        manager.unregister(adapter)

@@ -12,9 +12,9 @@ from scipy import stats
 from torch import nn
 
 import snninit_adapters
-from snninit_adapters import ActivityReport, SNNInitError, get_plugin_manager, measure_activity
+from snninit_adapters import ActivityReport, SNNInitError, measure_activity
 from snninit_adapters.monitor import ActivityRow, RunningMoments
-from tests._toy import ToyNeuron, UnreadableNeuron
+from tests._toy import ToyNeuron, UnreadableNeuron, registered
 
 # --- RunningMoments against numpy / scipy.stats on the concatenated data --------------------------
 
@@ -213,13 +213,8 @@ class MultiStepAdapter:
 
 @pytest.fixture
 def multi_step_adapter():
-    manager = get_plugin_manager()
-    adapter = MultiStepAdapter()
-    manager.register(adapter, name="multi-step-toy")
-    try:
+    with registered(MultiStepAdapter(), "multi-step-toy") as adapter:
         yield adapter
-    finally:
-        manager.unregister(adapter)
 
 
 def test_a_multi_step_call_counts_as_its_steps(multi_step_adapter):
@@ -248,13 +243,8 @@ class RaisingAdapter:
 
 
 def test_an_adapter_that_fails_falls_back_to_the_output_with_a_note(toy_adapter):
-    manager = get_plugin_manager()
-    adapter = RaisingAdapter()
-    manager.register(adapter, name="raising")
-    try:
+    with registered(RaisingAdapter(), "raising"):
         report = measure_activity(nn.Sequential(ToyNeuron()), torch.tensor([[2.0, 0.0]]))
-    finally:
-        manager.unregister(adapter)
     (row,) = report.rows
     assert (row.spikes, row.u_mean) == (1, None)
     assert any("RuntimeError: boom" in note for note in report.notes)
