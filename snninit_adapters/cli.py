@@ -13,6 +13,8 @@ from typing import Any
 
 __all__ = ["main"]
 
+from snninit_adapters.backends import FRAMEWORKS
+
 try:
     import click
 except ImportError:  # pragma: no cover - exercised only without the extra
@@ -46,7 +48,7 @@ if click is not None:
     @experiments.command()
     @click.option("--figure", "figures", type=click.IntRange(2, 7), multiple=True, required=True,
                   help="Figure to reproduce (2-7); repeat for several.")  # fmt: skip
-    @click.option("--backend", type=click.Choice(["reference", "exact", "snntorch", "spikingjelly", "norse"]),
+    @click.option("--backend", type=click.Choice(["reference", "exact", *FRAMEWORKS]),
                   default="reference", show_default=True,
                   help="reference: plain PyTorch; exact: the finite-width law (Figs. 2-4); "
                        "otherwise the framework's own layers and neurons.")  # fmt: skip
@@ -99,7 +101,7 @@ if click is not None:
     @click.option("--device", default="cpu", show_default=True, help="Torch device of every cell (cuda on a GPU).")
     @click.option("--quick", is_flag=True, help="2 epochs on 2000/1000-sample subsets, MLP width 200.")
     @click.option("--framework", "frameworks", multiple=True, default=("snntorch",), show_default=True,
-                  type=click.Choice(["snntorch", "spikingjelly", "norse"]), help="Repeat for several.")  # fmt: skip
+                  type=click.Choice(FRAMEWORKS), help="Repeat for several.")  # fmt: skip
     @click.option("--method", "methods", multiple=True, help="Initialisation method; repeat [default: the figure's].")
     @click.option("--dataset", "datasets", multiple=True,
                   help="Figs. 8-9: only these panels' datasets; Fig. 10: the dataset instead of MNIST.")  # fmt: skip
@@ -145,19 +147,9 @@ if click is not None:
         that fails is recorded with its error without stopping the others.
         """
         from snninit_adapters.training import run_training
-        from snninit_adapters.training.grids import FIG8_PANELS
         from snninit_adapters.training.train import data_dir_default
 
-        panels = None
-        if figure == 10:
-            if len(datasets) > 1:
-                raise click.UsageError("Fig. 10 runs on one dataset")
-            overrides["dataset"] = datasets[0] if datasets else None
-        elif datasets or architectures:
-            panels = [p for p in FIG8_PANELS if (not architectures or p[0] in architectures)
-                      and (not datasets or p[1] in datasets)]  # fmt: skip
-            if not panels:
-                raise click.UsageError(f"no panel of Figs. 8-9 matches; panels: {FIG8_PANELS}")
+        panels = _training_panels(figure, datasets, architectures, overrides)
         result = run_training(
             figure,
             data_dir=data_dir if data_dir is not None else data_dir_default(),
@@ -174,6 +166,29 @@ if click is not None:
             plot=not no_plot,
             **overrides,
         )
+        _echo_training(result)
+
+    def _training_panels(
+        figure: int, datasets: tuple[str, ...], architectures: tuple[str, ...], overrides: dict[str, Any]
+    ) -> list[tuple[str, str]] | None:
+        """Figs. 8-9: the panels the --dataset/--architecture options pick; Fig. 10: its one dataset."""
+        from snninit_adapters.training.grids import FIG8_PANELS
+
+        if figure == 10:
+            if len(datasets) > 1:
+                raise click.UsageError("Fig. 10 runs on one dataset")
+            overrides["dataset"] = datasets[0] if datasets else None
+            return None
+        if not (datasets or architectures):
+            return None
+        panels = [p for p in FIG8_PANELS if (not architectures or p[0] in architectures)
+                  and (not datasets or p[1] in datasets)]  # fmt: skip
+        if not panels:
+            raise click.UsageError(f"no panel of Figs. 8-9 matches; panels: {FIG8_PANELS}")
+        return panels
+
+    def _echo_training(result: Any) -> None:
+        """Print a training run's summary, its cell counts and the paths it wrote."""
         click.echo(result.summary)
         outcome = result.outcome
         click.echo(f"cells: {outcome.computed} run, {outcome.reused} reused from an earlier run, "

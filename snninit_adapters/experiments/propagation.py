@@ -7,8 +7,6 @@ one method on a framework backend). Finished cells are stored atomically and ski
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,21 +14,19 @@ from typing import Any
 
 import torch
 
+from snninit_adapters.backends import FRAMEWORKS
 from snninit_adapters.experiments.figures import FigureSpec, figure_spec
+from snninit_adapters.experiments.plots import plot_figure
+from snninit_adapters.experiments.seeds import cell_seed
 from snninit_adapters.experiments.simulate import LayerStats, simulate_networks
 from snninit_adapters.experiments.store import CellStore, write_csv_atomic, write_text_atomic
+from snninit_adapters.experiments.summary import summarise
 from snninit_adapters.init import get_method
 from snninit_adapters.theory import LayerContext
 
 __all__ = ["BACKENDS", "PropagationResult", "cells", "run_cell", "run_propagation"]
 
 Simulator = Callable[[Mapping[str, Any], FigureSpec], dict[str, LayerStats]]
-
-
-def cell_seed(cell: Mapping[str, Any], *, exclude: tuple[str, ...] = ("methods", "backend")) -> int:
-    """A 63-bit seed from the cell's parameters (methods excluded, so methods share inputs)."""
-    key = json.dumps({k: v for k, v in cell.items() if k not in exclude}, sort_keys=True)
-    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") >> 1
 
 
 def _reference(cell: Mapping[str, Any], spec: FigureSpec) -> dict[str, LayerStats]:
@@ -62,9 +58,7 @@ def _framework(name: str) -> Simulator:
 BACKENDS: dict[str, tuple[Simulator, bool]] = {
     "reference": (_reference, False),
     "exact": (_exact, False),
-    "snntorch": (_framework("snntorch"), True),
-    "spikingjelly": (_framework("spikingjelly"), True),
-    "norse": (_framework("norse"), True),
+    **{name: (_framework(name), True) for name in FRAMEWORKS},
 }
 """Backend name -> (simulator, whether it runs one method per cell)."""
 
@@ -195,18 +189,48 @@ def run_propagation(
     if runs is not None:
         spec = replace(spec, runs=runs)
     overlay: list[dict[str, Any]] = []
-    if backend == "exact":
+    if backend == "exact":  # the exact law replaces the runs; the reference simulation is drawn over it
         if spec.steps != 1:
             raise ValueError(f"the exact backend covers the single-step figures 2, 3 and 4, not figure {figure}")
-        overlay = run_propagation(
-            figure, backend="reference", out=out, quick=quick, runs=runs, seed=seed, device=device, progress=progress,
-            plot=False,
-        ).rows  # fmt: skip
-        spec = replace(spec, runs=1)
+        reference = run_propagation(figure, out=out, quick=quick, runs=runs, seed=seed, device=device,
+                                    progress=progress, plot=False)  # fmt: skip
+        overlay, spec = reference.rows, replace(spec, runs=1)
     directory = Path(out) / f"fig{figure}" / backend
-    store = CellStore(directory)
     todo = list(cells(spec, backend, seed=seed, device=device))
-    bar = _progress(len(todo), f"fig {figure} ({backend})", progress)
+    rows, computed, reused = _run_cells(
+        CellStore(directory), todo, spec, _progress(len(todo), f"fig {figure} ({backend})", progress)
+    )
+    return _write_outputs(spec, backend, rows, directory / f"fig{figure}", (computed, reused), plot, overlay)
+
+
+def _write_outputs(
+    spec: FigureSpec,
+    backend: str,
+    rows: list[dict[str, Any]],
+    stem: Path,
+    counts: tuple[int, int],
+    plot: bool,
+    overlay: list[dict[str, Any]],
+) -> PropagationResult:
+    """Write the tidy CSV, the Markdown summary and (with ``plot``) the figure; the run's result."""
+    csv_path = stem.with_suffix(".csv")
+    write_csv_atomic(csv_path, rows)
+    summary = summarise(spec, backend, rows)
+    write_text_atomic(stem.with_suffix(".md"), summary)
+    figures: tuple[Path, ...] = ()
+    if plot:
+        figures = plot_figure(spec, backend, rows, stem, overlay=overlay)
+    return PropagationResult(spec, backend, rows, csv_path, figures, stem.with_suffix(".md"), summary, *counts)
+
+
+def _run_cells(
+    store: CellStore, todo: list[dict[str, Any]], spec: FigureSpec, bar: Any
+) -> tuple[list[dict[str, Any]], int, int]:
+    """Every cell's rows: read back where an earlier run stored them, else simulated and stored at once.
+
+    Returns:
+        The rows, the number of cells computed and the number reused.
+    """
     rows: list[dict[str, Any]] = []
     computed = reused = 0
     for cell in todo:
@@ -222,17 +246,4 @@ def run_propagation(
             bar.update()
     if bar is not None:
         bar.close()
-    stem = directory / f"fig{figure}"
-    csv_path = stem.with_suffix(".csv")
-    write_csv_atomic(csv_path, rows)
-    from snninit_adapters.experiments.summary import summarise
-
-    summary = summarise(spec, backend, rows)
-    summary_path = stem.with_suffix(".md")
-    write_text_atomic(summary_path, summary)
-    figures: tuple[Path, ...] = ()
-    if plot:
-        from snninit_adapters.experiments.plots import plot_figure
-
-        figures = plot_figure(spec, backend, rows, stem, overlay=overlay)
-    return PropagationResult(spec, backend, rows, csv_path, figures, summary_path, summary, computed, reused)
+    return rows, computed, reused

@@ -7,13 +7,14 @@ summary prints them with "holds" or "does not hold", and the test suite asserts 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from snninit_adapters.backends import get_backend
 from snninit_adapters.experiments.figures import FigureSpec
 
 __all__ = ["Claim", "aggregate", "claims", "summarise"]
@@ -66,99 +67,138 @@ def _fmt(values: npt.NDArray[np.float64]) -> str:
     return f"{np.nanmean(values):.3g} ± {np.nanstd(values):.2g}"
 
 
+Getter = Callable[..., "dict[str, npt.NDArray[np.float64]] | None"]
+"""Looks up one (method, threshold[, width]) of the aggregated rows; None when it was not run."""
+
+
+def _propagation_claims(spec: FigureSpec, get: Getter) -> list[Claim]:
+    """Figs. 2, 3, 5-7: the proposed method keeps spikes in the last layer; Kaiming loses them at theta = 1."""
+    out: list[Claim] = []
+    theta_max = max(spec.thresholds)
+    ours = get("micheli2024", theta_max)
+    if ours is not None:
+        spikes = _last(ours, "spikes")
+        out.append(
+            Claim(
+                f"the proposed method keeps spikes in the last layer at theta = {theta_max:g}",
+                bool((spikes >= SILENT).all()),
+                f"spikes at layer {spec.depth}: {_fmt(spikes)}",
+            )
+        )
+    kaiming = get("kaiming", theta_max)
+    if kaiming is not None and theta_max >= 1.0:
+        spikes = _last(kaiming, "spikes")
+        out.append(
+            Claim(
+                f"Kaiming loses the activity before the last layer at theta = {theta_max:g}",
+                bool((spikes < SILENT).all()),
+                f"spikes at layer {spec.depth}: {_fmt(spikes)}",
+            )
+        )
+    return out
+
+
+def _fig2_claims(spec: FigureSpec, get: Getter) -> list[Claim]:
+    """Fig. 2: the proposed Var[u] stays near 1 at theta <= 0.8; Kaiming works at theta = 0."""
+    out: list[Claim] = []
+    for theta in spec.thresholds:
+        ours = get("micheli2024", theta)
+        if ours is not None and theta <= 0.8:
+            var = _last(ours, "var_u")
+            out.append(
+                Claim(
+                    f"proposed: Var[u_{spec.depth}] stays near 1 at theta = {theta:g}",
+                    bool(0.5 <= np.mean(var) <= 2.0),
+                    _fmt(var),
+                )
+            )
+    kaiming0 = get("kaiming", 0.0)
+    if kaiming0 is not None:
+        var = _last(kaiming0, "var_u")
+        out.append(Claim("Kaiming works at theta = 0", bool(0.5 <= np.mean(var) <= 2.0), _fmt(var)))
+    return out
+
+
+def _baseline_claims(spec: FigureSpec, get: Getter) -> list[Claim]:
+    """Figs. 3 and 6: every baseline but Rossbroich et al. loses the activity within a few layers."""
+    out: list[Claim] = []
+    theta_max = max(spec.thresholds)
+    for method in spec.methods:
+        if method in ("micheli2024", "rossbroich2022", "kaiming"):
+            continue
+        other = get(method, theta_max)
+        if other is not None:
+            deepest = _deepest_active(other)
+            out.append(
+                Claim(
+                    f"{method} loses the activity within a few layers",
+                    bool(np.mean(deepest) < spec.depth / 2),
+                    f"deepest layer with spikes: {_fmt(deepest)}",
+                )
+            )
+    ross = get("rossbroich2022", theta_max)
+    if ross is not None:
+        spikes = _last(ross, "spikes")
+        out.append(Claim("rossbroich2022 keeps spikes in the last layer", bool((spikes >= SILENT).all()), _fmt(spikes)))
+    return out
+
+
+def _fig4_claims(spec: FigureSpec, get: Getter, rows: Sequence[dict[str, Any]]) -> list[Claim]:
+    """Fig. 4: from which threshold each width loses the activity (exact survival, or in some run)."""
+    out: list[Claim] = []
+    survival = {(int(r["width"]), float(r["threshold"])): float(r["survival"]) for r in rows
+                if r.get("survival") is not None and int(r["layer"]) == spec.depth}  # fmt: skip
+    for width in spec.widths:
+        if survival:  # exact: "lost" means survival below 0.99
+            lost = [t for t in spec.thresholds if survival.get((width, t), 1.0) < 0.99]
+        else:
+            lost = [t for t in spec.thresholds if (d := get("micheli2024", t, width)) is not None and
+                    bool((_last(d, "spikes") < SILENT).any())]  # fmt: skip
+        first = min(lost) if lost else None
+        out.append(
+            Claim(
+                f"n = {width}: activity is lost ({'survival < 0.99' if survival else 'in some run'}) "
+                f"from theta = {first:g}"
+                if first is not None
+                else f"n = {width}: activity reaches the last layer at every threshold",
+                True,
+                "measured, no claim to check" if width not in (100, 600) else _fig4_detail(width, first),
+            )
+        )
+    return out
+
+
+def _fig7_claims(spec: FigureSpec, get: Getter) -> list[Claim]:
+    """Fig. 7: under the reset u is left-skewed and heavy-tailed."""
+    ours = get("micheli2024", max(spec.thresholds))
+    if ours is None:
+        return []
+    skew = np.nanmean(ours["skew_u"][:, 1:, :])
+    kurt = np.nanmean(ours["kurt_u"][:, 1:, :])
+    return [
+        Claim("u is left-skewed (negative skewness) under the reset", bool(skew < 0), f"{skew:.3g}"),
+        Claim("u is heavy-tailed (positive excess kurtosis)", bool(kurt > 0), f"{kurt:.3g}"),
+    ]
+
+
 def claims(spec: FigureSpec, rows: Sequence[dict[str, Any]]) -> list[Claim]:
     """Check the figure's qualitative claims on the measured rows."""
     data = aggregate(rows)
-    out: list[Claim] = []
-    theta_max = max(spec.thresholds)
 
     def get(method: str, theta: float, width: int | None = None) -> dict[str, npt.NDArray[np.float64]] | None:
         return data.get((method, theta, width if width is not None else spec.widths[0]))
 
+    out: list[Claim] = []
     if spec.number in (2, 3, 5, 6, 7):
-        ours = get("micheli2024", theta_max)
-        if ours is not None:
-            spikes = _last(ours, "spikes")
-            out.append(
-                Claim(
-                    f"the proposed method keeps spikes in the last layer at theta = {theta_max:g}",
-                    bool((spikes >= SILENT).all()),
-                    f"spikes at layer {spec.depth}: {_fmt(spikes)}",
-                )
-            )
-        kaiming = get("kaiming", theta_max)
-        if kaiming is not None and theta_max >= 1.0:
-            spikes = _last(kaiming, "spikes")
-            out.append(
-                Claim(
-                    f"Kaiming loses the activity before the last layer at theta = {theta_max:g}",
-                    bool((spikes < SILENT).all()),
-                    f"spikes at layer {spec.depth}: {_fmt(spikes)}",
-                )
-            )
+        out += _propagation_claims(spec, get)
     if spec.number == 2:
-        for theta in spec.thresholds:
-            ours = get("micheli2024", theta)
-            if ours is not None and theta <= 0.8:
-                var = _last(ours, "var_u")
-                out.append(
-                    Claim(
-                        f"proposed: Var[u_{spec.depth}] stays near 1 at theta = {theta:g}",
-                        bool(0.5 <= np.mean(var) <= 2.0),
-                        _fmt(var),
-                    )
-                )
-        kaiming0 = get("kaiming", 0.0)
-        if kaiming0 is not None:
-            var = _last(kaiming0, "var_u")
-            out.append(Claim("Kaiming works at theta = 0", bool(0.5 <= np.mean(var) <= 2.0), _fmt(var)))
+        out += _fig2_claims(spec, get)
     if spec.number in (3, 6):
-        for method in spec.methods:
-            if method in ("micheli2024", "rossbroich2022", "kaiming"):
-                continue
-            other = get(method, theta_max)
-            if other is not None:
-                deepest = _deepest_active(other)
-                out.append(
-                    Claim(
-                        f"{method} loses the activity within a few layers",
-                        bool(np.mean(deepest) < spec.depth / 2),
-                        f"deepest layer with spikes: {_fmt(deepest)}",
-                    )
-                )
-        ross = get("rossbroich2022", theta_max)
-        if ross is not None:
-            spikes = _last(ross, "spikes")
-            out.append(
-                Claim("rossbroich2022 keeps spikes in the last layer", bool((spikes >= SILENT).all()), _fmt(spikes))
-            )
+        out += _baseline_claims(spec, get)
     if spec.number == 4:
-        survival = {(int(r["width"]), float(r["threshold"])): float(r["survival"]) for r in rows
-                    if r.get("survival") is not None and int(r["layer"]) == spec.depth}  # fmt: skip
-        for width in spec.widths:
-            if survival:  # exact: "lost" means survival below 0.99
-                lost = [t for t in spec.thresholds if survival.get((width, t), 1.0) < 0.99]
-            else:
-                lost = [t for t in spec.thresholds if (d := get("micheli2024", t, width)) is not None and
-                        bool((_last(d, "spikes") < SILENT).any())]  # fmt: skip
-            first = min(lost) if lost else None
-            out.append(
-                Claim(
-                    f"n = {width}: activity is lost ({'survival < 0.99' if survival else 'in some run'}) "
-                    f"from theta = {first:g}"
-                    if first is not None
-                    else f"n = {width}: activity reaches the last layer at every threshold",
-                    True,
-                    "measured, no claim to check" if width not in (100, 600) else _fig4_detail(width, first),
-                )
-            )
+        out += _fig4_claims(spec, get, rows)
     if spec.number == 7:
-        ours = get("micheli2024", theta_max)
-        if ours is not None:
-            skew = np.nanmean(ours["skew_u"][:, 1:, :])
-            kurt = np.nanmean(ours["kurt_u"][:, 1:, :])
-            out.append(Claim("u is left-skewed (negative skewness) under the reset", bool(skew < 0), f"{skew:.3g}"))
-            out.append(Claim("u is heavy-tailed (positive excess kurtosis)", bool(kurt > 0), f"{kurt:.3g}"))
+        out += _fig7_claims(spec, get)
     return out
 
 
@@ -247,8 +287,4 @@ def _backend_notes(backend: str) -> list[str]:
             "None: Eq. 2/13 in snnTorch Leaky's timing (a spike's reset is subtracted one step later), "
             "input gain 1, the constant input fed to the first layer's membrane at every step."
         ]
-    try:
-        from snninit_adapters.experiments.frameworks import backend_notes
-    except ImportError:
-        return []
-    return list(backend_notes(backend))
+    return list(get_backend(backend).notes)

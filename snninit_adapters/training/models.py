@@ -14,11 +14,13 @@ Both networks take a batch of normalised inputs and return the output layer's sp
 
 Static images are presented at every one of the ``T`` steps; an event dataset gives one frame per step.
 Every neuron is the paper's LIF with leak :math:`\beta`, threshold :math:`\theta`, subtract (soft)
-reset and the arctan surrogate gradient (:math:`\alpha = 2`, the frameworks' default):
+reset and the arctan surrogate gradient (:math:`\alpha = 2`, the frameworks' default), built by the
+framework's backend (:mod:`snninit_adapters.backends`), which also runs the layers over the steps from
+a state reset through the framework's adapter:
 
 - ``snntorch`` (the paper's framework): ``snn.Leaky(beta, threshold, reset_mechanism="subtract",
-  spike_grad=surrogate.atan(), init_hidden=True)`` in an ``nn.Sequential``, the time loop in
-  :class:`SpikingClassifier`; the reset of a spike is subtracted one step later (snnTorch's timing).
+  spike_grad=surrogate.atan(), init_hidden=True)`` in an ``nn.Sequential``, called once per
+  step; the reset of a spike is subtracted one step later (snnTorch's timing).
 - ``spikingjelly``: ``LIFNode(tau=1/(1-beta), decay_input=False, v_threshold=theta, v_reset=None,
   surrogate_function=surrogate.ATan())`` in multi-step mode with ``layer.Linear``/``layer.Conv2d``;
   ``decay_input=False`` gives input gain 1 as in the paper; the soft reset lands in the step of the spike.
@@ -35,18 +37,20 @@ reset and the arctan surrogate gradient (:math:`\alpha = 2`, the frameworks' def
 from __future__ import annotations
 
 import math
-from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from snninit_adapters.plugins import require_framework
+from snninit_adapters.backends import FRAMEWORKS, FrameworkBackend, get_backend
+from snninit_adapters.backends.norse import NORSE_DT, lif_box_atan_step
+from snninit_adapters.backends.surrogate import ATAN_ALPHA, atan_spike
 
 __all__ = [
     "ARCHITECTURES",
+    "ATAN_ALPHA",
     "FRAMEWORKS",
     "NORSE_DT",
     "ModelConfig",
@@ -58,12 +62,6 @@ __all__ = [
 ]
 
 ARCHITECTURES = ("mlp", "cnn")
-FRAMEWORKS = ("snntorch", "spikingjelly", "norse")
-NORSE_DT = 1e-3
-"""Norse's step (its default, seconds); ``tau_mem_inv = (1 - beta) / dt``."""
-
-ATAN_ALPHA = 2.0
-"""Width parameter of the arctan surrogate (snnTorch's and SpikingJelly's default)."""
 
 DEFAULTS = {"mlp": (10, 600), "cnn": (6, 64)}
 """Architecture -> the paper's (depth, width)."""
@@ -102,16 +100,19 @@ class ModelConfig:
         """The width, with the paper's default filled in."""
         return self.width if self.width is not None else DEFAULTS[self.architecture][1]
 
-    def check(self) -> None:
+    def check(self, frameworks: Sequence[str] = FRAMEWORKS) -> None:
         """Raise ValueError for settings no network can have.
+
+        Args:
+            frameworks: The frameworks it may name (those with a backend).
 
         Raises:
             ValueError: For an unknown architecture or framework, too small a depth, width or step count.
         """
         if self.architecture not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
-        if self.framework not in FRAMEWORKS:
-            raise ValueError(f"unknown framework {self.framework!r}; choose one of {', '.join(FRAMEWORKS)}")
+        if self.framework not in frameworks:
+            raise ValueError(f"unknown framework {self.framework!r}; choose one of {', '.join(frameworks)}")
         if self.resolved_depth < 1:
             raise ValueError(f"the {self.architecture} needs depth >= 1, got {self.resolved_depth}")
         if self.resolved_width < 1 or self.steps < 1:
@@ -133,73 +134,27 @@ def spike_count_loss(spikes: torch.Tensor, targets: torch.Tensor) -> torch.Tenso
     return F.cross_entropy(spikes.sum(0), targets)
 
 
-class _ATanSpike(torch.autograd.Function):
-    """Heaviside forward (spike where x > 0); arctan surrogate derivative backward."""
-
-    @staticmethod
-    def forward(ctx: Any, x: torch.Tensor, alpha: float) -> torch.Tensor:
-        ctx.save_for_backward(x)
-        ctx.alpha = alpha
-        return (x > 0).to(x.dtype)
-
-    @staticmethod
-    def backward(ctx: Any, grad: torch.Tensor) -> tuple[torch.Tensor, None]:
-        (x,) = ctx.saved_tensors
-        alpha = ctx.alpha
-        return grad * (alpha / 2) / (1 + (math.pi / 2 * alpha * x) ** 2), None
-
-
-def atan_spike(x: torch.Tensor, alpha: float = ATAN_ALPHA) -> torch.Tensor:
-    r"""Spikes :math:`H(x)`, differentiated as :math:`\frac{\alpha/2}{1 + (\pi \alpha x / 2)^2}` (arctan surrogate).
-
-    The same function as snnTorch's ``surrogate.atan()`` and SpikingJelly's ``surrogate.ATan()``
-    (Fang et al. 2021).
-
-    Args:
-        x: Membrane minus threshold.
-        alpha: Width parameter.
-
-    Returns:
-        The spikes, same shape and dtype.
-    """
-    result: torch.Tensor = _ATanSpike.apply(x, alpha)  # type: ignore[no-untyped-call]
-    return result
-
-
-def lif_box_atan_step(input_tensor: torch.Tensor, state: Any, p: Any, dt: float = NORSE_DT) -> tuple[torch.Tensor, Any]:
-    """Norse's ``lif_box_feed_forward_step`` with the arctan surrogate instead of ``p.method``.
-
-    Args:
-        input_tensor: Input current at this step.
-        state: ``LIFBoxFeedForwardState``.
-        p: ``LIFBoxParameters``.
-        dt: Integration step.
-
-    Returns:
-        The spikes and the new state.
-    """
-    v_decayed = state.v + dt * p.tau_mem_inv * (input_tensor + p.v_leak - state.v)
-    z = atan_spike(v_decayed - p.v_th)
-    v = p.reset_method(z, v_decayed, p.v_reset, p.v_th)
-    return z, type(state)(v=v)
-
-
-class SpikingClassifier(nn.Module, ABC):
+class SpikingClassifier(nn.Module):
     """A spiking network that maps a batch to its output spikes at every step.
 
     Attributes:
         body: The framework's container of all the layers.
         config: What was built.
+        backend: The framework backend that built the layers and runs them over the steps.
         input_gain: The encoding neurons' same-step input gain (the MLP's input is divided by it).
     """
 
-    framework: ClassVar[str]
-
-    def __init__(self, body: nn.Module, config: ModelConfig, input_gain: float = 1.0) -> None:
+    def __init__(self, body: nn.Module, config: ModelConfig, backend: FrameworkBackend) -> None:
         super().__init__()
         self.body = body
         self.config = config
-        self.input_gain = input_gain
+        self.backend = backend
+        self.input_gain = backend.input_gain(config.beta)
+
+    @property
+    def framework(self) -> str:
+        """The framework the network is built from."""
+        return self.backend.name
 
     def frames(self, x: torch.Tensor) -> torch.Tensor:
         """The input at each step, ``[T, B, ...]``: an image repeated, or a sequence's frames (``[B, T, ...]``).
@@ -231,163 +186,45 @@ class SpikingClassifier(nn.Module, ABC):
         """
         return self.run(self.frames(x))
 
-    @abstractmethod
     def run(self, seq: torch.Tensor) -> torch.Tensor:
         """Reset the neurons and run the body over ``seq`` (``[T, B, ...]``); the output spikes per step."""
+        return self.backend.run(self.body, seq)
 
 
-class _SnnTorch(SpikingClassifier):
-    framework = "snntorch"
-
-    def run(self, seq: torch.Tensor) -> torch.Tensor:
-        for module in self.body.modules():
-            reset: Any = getattr(module, "reset_mem", None)
-            if callable(reset) and hasattr(module, "mem"):
-                reset()
-        return torch.stack([self.body(x_t) for x_t in seq])
-
-
-class _SpikingJelly(SpikingClassifier):
-    framework = "spikingjelly"
-
-    def run(self, seq: torch.Tensor) -> torch.Tensor:
-        require_framework("spikingjelly", "spikingjelly.activation_based.functional").reset_net(self.body)  # type: ignore[attr-defined]
-        out: torch.Tensor = self.body(seq)
-        return out
-
-
-class _Norse(SpikingClassifier):
-    framework = "norse"
-
-    def run(self, seq: torch.Tensor) -> torch.Tensor:
-        state = None
-        outputs = []
-        for x_t in seq:
-            out, state = self.body(x_t, state)
-            outputs.append(out)
-        return torch.stack(outputs)
-
-
-def _layers(
-    config: ModelConfig, in_shape: tuple[int, ...], classes: int, neuron: Any, linear: Any, conv: Any, flatten: Any
-) -> list[nn.Module]:
+def _layers(config: ModelConfig, in_shape: tuple[int, ...], classes: int, backend: FrameworkBackend) -> list[nn.Module]:
+    """The MLP's or the CNN's layers, encoding (MLP) or first conv layer first, the output neurons last."""
     depth, width = config.resolved_depth, config.resolved_width
+
+    def neuron() -> nn.Module:
+        return backend.neuron(config.beta, config.theta, surrogate=True)
+
     if config.architecture == "mlp":
-        features = math.prod(in_shape)
         layers: list[nn.Module] = [neuron()]
-        previous = features
+        previous = math.prod(in_shape)
         for _ in range(depth):
-            layers += [linear(previous, width), neuron()]
+            layers += [backend.linear(previous, width), neuron()]
             previous = width
-        return [*layers, linear(previous, classes), neuron()]
+        return [*layers, backend.linear(previous, classes), neuron()]
     channels, height, width_px = in_shape
     layers = []
     previous = channels
     for _ in range(depth):
-        layers += [conv(previous, width), neuron()]
+        layers += [backend.conv(previous, width), neuron()]
         previous = width
-    return [*layers, flatten(), linear(width * height * width_px, classes), neuron()]
+    return [*layers, backend.flatten(), backend.linear(width * height * width_px, classes), neuron()]
 
 
-def _snntorch(config: ModelConfig, in_shape: tuple[int, ...], classes: int) -> SpikingClassifier:
-    snn: Any = require_framework("snntorch")
-    surrogate: Any = require_framework("snntorch", "snntorch.surrogate")
-    made: list[nn.Module] = []
-
-    def neuron() -> nn.Module:
-        cell: nn.Module = snn.Leaky(
-            beta=config.beta,
-            threshold=config.theta,
-            reset_mechanism="subtract",
-            spike_grad=surrogate.atan(alpha=ATAN_ALPHA),
-            init_hidden=True,
-        )
-        made.append(cell)
-        return cell
-
-    def conv(c_in: int, c_out: int) -> nn.Module:
-        return nn.Conv2d(c_in, c_out, 3, padding=1)
-
-    body = nn.Sequential(*_layers(config, in_shape, classes, neuron, nn.Linear, conv, nn.Flatten))
-    # snnTorch keeps every neuron in a class-level list (for its reset helpers); the classifier resets
-    # its own neurons, so drop them there and let a finished cell's model be freed
-    ours = {id(cell) for cell in made}
-    snn.SpikingNeuron.instances[:] = [n for n in snn.SpikingNeuron.instances if id(n) not in ours]
-    return _SnnTorch(body, config)
-
-
-def _spikingjelly(config: ModelConfig, in_shape: tuple[int, ...], classes: int) -> SpikingClassifier:
-    if not 0.0 < config.beta < 1.0:
-        raise ValueError(f"SpikingJelly's LIFNode needs tau = 1 / (1 - beta) > 1, so 0 < beta < 1; got {config.beta}")
-    neuron_module: Any = require_framework("spikingjelly", "spikingjelly.activation_based.neuron")
-    layer: Any = require_framework("spikingjelly", "spikingjelly.activation_based.layer")
-    surrogate: Any = require_framework("spikingjelly", "spikingjelly.activation_based.surrogate")
-
-    def neuron() -> nn.Module:
-        cell: nn.Module = neuron_module.LIFNode(
-            tau=1.0 / (1.0 - config.beta),
-            decay_input=False,
-            v_threshold=float(config.theta),
-            v_reset=None,
-            surrogate_function=surrogate.ATan(alpha=ATAN_ALPHA),
-            step_mode="m",
-        )
-        return cell
-
-    def linear(n_in: int, n_out: int) -> nn.Module:
-        module: nn.Module = layer.Linear(n_in, n_out, step_mode="m")
-        return module
-
-    def conv(c_in: int, c_out: int) -> nn.Module:
-        module: nn.Module = layer.Conv2d(c_in, c_out, 3, padding=1, step_mode="m")
-        return module
-
-    def flatten() -> nn.Module:
-        module: nn.Module = layer.Flatten(step_mode="m")
-        return module
-
-    body = nn.Sequential(*_layers(config, in_shape, classes, neuron, linear, conv, flatten))
-    return _SpikingJelly(body, config)
-
-
-def _norse(config: ModelConfig, in_shape: tuple[int, ...], classes: int) -> SpikingClassifier:
-    if not config.beta < 1.0:
-        raise ValueError(f"Norse's LIFBoxCell needs beta < 1 (input gain 1 - beta > 0); got {config.beta}")
-    box: Any = require_framework("norse", "norse.torch.module.lif_box")
-    parameters: Any = require_framework("norse", "norse.torch.functional.lif_box")
-    reset: Any = require_framework("norse", "norse.torch.functional.reset")
-    sequential: Any = require_framework("norse", "norse.torch.module.sequential")
-
-    def neuron() -> nn.Module:
-        p = parameters.LIFBoxParameters(
-            tau_mem_inv=torch.tensor((1.0 - config.beta) / NORSE_DT),
-            v_leak=torch.tensor(0.0),
-            v_th=torch.tensor(float(config.theta)),
-            v_reset=torch.tensor(0.0),
-            reset_method=reset.reset_subtract,
-        )
-        cell: Any = box.LIFBoxCell(p=p, dt=NORSE_DT)
-        cell.activation = lif_box_atan_step
-        module: nn.Module = cell
-        return module
-
-    def conv(c_in: int, c_out: int) -> nn.Module:
-        return nn.Conv2d(c_in, c_out, 3, padding=1)
-
-    body = sequential.SequentialState(*_layers(config, in_shape, classes, neuron, nn.Linear, conv, nn.Flatten))
-    return _Norse(body, config, input_gain=1.0 - config.beta)
-
-
-_BUILDERS = {"snntorch": _snntorch, "spikingjelly": _spikingjelly, "norse": _norse}
-
-
-def build_model(config: ModelConfig, in_shape: tuple[int, ...], classes: int = 10) -> SpikingClassifier:
+def build_model(
+    config: ModelConfig, in_shape: tuple[int, ...], classes: int = 10, *, backend: FrameworkBackend | None = None
+) -> SpikingClassifier:
     """Build the paper's MLP or CNN in one framework, with PyTorch's default initialisation.
 
     Args:
         config: Architecture, framework and hyper-parameters.
         in_shape: Shape of one input frame, ``(C, H, W)``.
         classes: Number of output neurons.
+        backend: The backend to build with (default: the config's framework's, multi-step where it can be);
+            ``config.framework`` must then be its name.
 
     Returns:
         The classifier (call :func:`~snninit_adapters.apply_snn_init` on it with a batch to initialise).
@@ -396,5 +233,7 @@ def build_model(config: ModelConfig, in_shape: tuple[int, ...], classes: int = 1
         ValueError: For settings the network or the framework's neuron cannot take.
         MissingFrameworkError: If the framework is not installed (names the pip extra).
     """
-    config.check()
-    return _BUILDERS[config.framework](config, tuple(in_shape), classes)
+    config.check(frameworks=FRAMEWORKS if backend is None else (backend.name,))
+    backend = backend if backend is not None else get_backend(config.framework, multi_step=True)
+    backend.check_leak(config.beta)
+    return SpikingClassifier(backend.container(_layers(config, tuple(in_shape), classes, backend)), config, backend)
