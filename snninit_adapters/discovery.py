@@ -22,31 +22,22 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pluggy
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+from torch.utils.hooks import RemovableHandle
 
 from snninit_adapters.errors import SNNInitError
+from snninit_adapters.model import INPUT, Atom, atoms, call, data_tensors, forward_pass, tensors
 
-__all__ = ["INPUT", "Atom", "Graph", "Link", "discover", "discover_sequential", "input_error"]
+__all__ = ["INPUT", "Graph", "Link", "discover", "discover_sequential"]
 
-INPUT = "<input>"
-Role = Literal["neuron", "weight", "other"]
 _Provenance = dict[str, frozenset[str]]
-
-
-@dataclass(frozen=True)
-class Atom:
-    """A module discovery treats as a unit: a neuron, a weight layer, or another leaf."""
-
-    name: str
-    module: nn.Module
-    role: Role
 
 
 @dataclass(frozen=True)
@@ -132,60 +123,6 @@ class Graph:
         return total / count if count else None
 
 
-def _classify(module: nn.Module, manager: pluggy.PluginManager) -> Role | None:
-    if manager.hook.snninit_is_neuron(module=module):
-        return "neuron"
-    if manager.hook.snninit_weight_layer(module=module) is not None:
-        return "weight"
-    if next(module.children(), None) is None:
-        return "other"
-    return None
-
-
-def _atoms(model: nn.Module, manager: pluggy.PluginManager) -> dict[str, Atom]:
-    atoms: dict[str, Atom] = {}
-    seen: set[int] = set()
-
-    def visit(name: str, module: nn.Module) -> None:
-        if id(module) in seen:
-            return
-        seen.add(id(module))
-        role = _classify(module, manager)
-        if role is not None:
-            atoms[name or "<root>"] = Atom(name or "<root>", module, role)
-            return
-        for child_name, child in module.named_children():
-            visit(f"{name}.{child_name}" if name else child_name, child)
-
-    visit("", model)
-    return atoms
-
-
-def _tensors(obj: Any) -> Iterator[torch.Tensor]:
-    if isinstance(obj, torch.Tensor):
-        yield obj
-    elif isinstance(obj, dict):
-        for value in obj.values():
-            yield from _tensors(value)
-    elif isinstance(obj, list | tuple):  # NamedTuples (Norse states) included
-        for value in obj:
-            yield from _tensors(value)
-
-
-def _data_tensors(obj: Any) -> Iterator[torch.Tensor]:
-    """Like _tensors, but skips NamedTuples: a module's state (Norse), not its data input."""
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
-        return
-    if isinstance(obj, torch.Tensor):
-        yield obj
-    elif isinstance(obj, dict):
-        for value in obj.values():
-            yield from _data_tensors(value)
-    elif isinstance(obj, list | tuple):
-        for value in obj:
-            yield from _data_tensors(value)
-
-
 def _op_name(func: Callable[..., Any]) -> str:
     name = getattr(func, "__name__", None) or type(func).__name__
     return name.strip("_") or name
@@ -208,7 +145,7 @@ class _Tracer(TorchFunctionMode):
 
     def merged(self, obj: Any) -> _Provenance:
         merged: dict[str, frozenset[str]] = {}
-        for tensor in _tensors(obj):
+        for tensor in tensors(obj):
             for source, ops in self.provenance.get(id(tensor), {}).items():
                 merged[source] = merged.get(source, frozenset()) | ops
         return merged
@@ -226,14 +163,14 @@ class _Tracer(TorchFunctionMode):
             merged = self.merged((args, kwargs))
             if merged:
                 op = _op_name(func)
-                for tensor in _tensors(out):
+                for tensor in tensors(out):
                     self.tag(tensor, {source: ops | {op} for source, ops in merged.items()})
         return out
 
     def pre_hook(self, name: str) -> Callable[..., None]:
         def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
             if self.depth == 0:
-                for tensor in _data_tensors((args, kwargs)):
+                for tensor in data_tensors((args, kwargs)):
                     provenance = self.provenance.get(id(tensor), {})
                     for source, ops in provenance.items():
                         self.graph.edges.add((source, name, tuple(sorted(ops))))
@@ -249,18 +186,10 @@ class _Tracer(TorchFunctionMode):
         def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
             self.depth -= 1
             if self.depth == 0:
-                for tensor in _tensors(output):
+                for tensor in tensors(output):
                     self.tag(tensor, {name: frozenset()})
 
         return hook
-
-
-def _call(model: nn.Module, example_input: Any) -> Any:
-    if isinstance(example_input, dict):
-        return model(**example_input)
-    if isinstance(example_input, tuple):
-        return model(*example_input)
-    return model(example_input)
 
 
 def discover(
@@ -284,37 +213,21 @@ def discover(
     """
     replica = copy.deepcopy(model)
     replica.eval()
-    atoms = _atoms(replica, manager)
-    tracer = _Tracer(atoms)
-    handles = []
+    tracer = _Tracer(atoms(replica, manager))
+    handles: list[RemovableHandle] = []
     try:
-        for name, atom in atoms.items():
-            handles.append(atom.module.register_forward_pre_hook(tracer.pre_hook(name), with_kwargs=True))
-            handles.append(atom.module.register_forward_hook(tracer.post_hook(name), with_kwargs=True))
-        for tensor in _tensors(example_input):
-            tracer.tag(tensor, {INPUT: frozenset()})
-        manager.hook.snninit_reset_state(model=replica)
-        with torch.no_grad(), tracer:
-            _call(replica, example_input)
-    except SNNInitError:
-        raise
-    except Exception as error:
-        raise input_error(example_input, error) from error
+        with forward_pass(example_input, handles):
+            for name, atom in tracer.atoms.items():
+                handles.append(atom.module.register_forward_pre_hook(tracer.pre_hook(name), with_kwargs=True))
+                handles.append(atom.module.register_forward_hook(tracer.post_hook(name), with_kwargs=True))
+            for tensor in tensors(example_input):
+                tracer.tag(tensor, {INPUT: frozenset()})
+            manager.hook.snninit_reset_state(model=replica)
+            with torch.no_grad(), tracer:
+                call(replica, example_input)
     finally:
-        for handle in handles:
-            handle.remove()
         manager.hook.snninit_reset_state(model=replica)
     return tracer.graph
-
-
-def input_error(example_input: Any, error: Exception) -> SNNInitError:
-    """The error for a model that cannot run on the example input: its own error, and the time layouts."""
-    shapes = [tuple(t.shape) for t in _tensors(example_input)]
-    return SNNInitError(
-        f"the model could not run on the example input of shape(s) {shapes}: {type(error).__name__}: {error}. "
-        "Pass an input the model accepts as it is called in training. Time layouts differ: SpikingJelly "
-        "multi-step models and Norse Lift/LIF modules take [T, B, ...]; single-step models take [B, ...]."
-    )
 
 
 def discover_sequential(model: nn.Module, manager: pluggy.PluginManager) -> Graph:
@@ -328,18 +241,9 @@ def discover_sequential(model: nn.Module, manager: pluggy.PluginManager) -> Grap
             f"without an example input only an nn.Sequential can be read from its module order, and this "
             f"model is a {type(model).__name__}; pass example_input=<a batch as the model takes it>"
         )
-    atoms = _atoms(model, manager)
-    graph = Graph(atoms=atoms, method="module order")
+    graph = Graph(atoms=atoms(model, manager), method="module order")
     previous = INPUT
-    for name in atoms:
+    for name in graph.atoms:
         graph.edges.add((previous, name, ()))
         previous = name
     return graph
-
-
-def group_by_target(edges: set[tuple[str, str, tuple[str, ...]]]) -> dict[str, set[str]]:
-    """Sources of each atom (a helper for reports and tests)."""
-    sources: dict[str, set[str]] = defaultdict(set)
-    for source, target, _ in edges:
-        sources[target].add(source)
-    return dict(sources)

@@ -26,120 +26,16 @@ import os
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-import numpy.typing as npt
 import pluggy
 import torch
 from torch import nn
 
-from snninit_adapters.apply import _unwrap
-from snninit_adapters.discovery import _atoms, _tensors, input_error
 from snninit_adapters.errors import SNNInitError
+from snninit_adapters.model import arguments, atoms, forward_pass, no_neuron_error, tensors, unwrap
+from snninit_adapters.moments import RunningMoments
 from snninit_adapters.plugins import get_plugin_manager
 
 __all__ = ["ActivityReport", "ActivityRow", "RunningMoments", "measure_activity"]
-
-_DEGENERATE = 1e-12  # a spread below this fraction of |mean| is float64 rounding, not data
-_TINY_VARIANCE = 1e-140  # below this the fourth moment underflows in float64
-
-
-class RunningMoments:
-    r"""Count, mean and central moment sums :math:`M_2, M_3, M_4` of a stream of numbers.
-
-    Batches are reduced on their own (in float64, on their device) and merged with the pairwise
-    update of Chan, Golub & LeVeque (1979) extended to the third and fourth moments by Pébay (2008),
-    which is exact in exact arithmetic for any split of the data and stable in floating point.
-
-    Attributes:
-        count: How many values were seen.
-        mean: Their mean.
-        m2: :math:`\sum (x - \bar x)^2`.
-        m3: :math:`\sum (x - \bar x)^3`.
-        m4: :math:`\sum (x - \bar x)^4`.
-    """
-
-    __slots__ = ("count", "m2", "m3", "m4", "mean")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.mean = 0.0
-        self.m2 = 0.0
-        self.m3 = 0.0
-        self.m4 = 0.0
-
-    def update(self, values: torch.Tensor | npt.ArrayLike) -> None:
-        """Fold a batch of values (any shape; a tensor stays on its device) into the statistics.
-
-        Args:
-            values: The batch.
-        """
-        x = torch.as_tensor(values).detach().reshape(-1).to(torch.float64)
-        if x.numel() == 0:
-            return
-        mean = x.mean()
-        d = x - mean
-        d2 = d * d
-        batch_mean, m2, m3, m4 = torch.stack((mean, d2.sum(), (d2 * d).sum(), (d2 * d2).sum())).tolist()
-        self._merge(x.numel(), batch_mean, m2, m3, m4)
-
-    def merge(self, other: RunningMoments) -> None:
-        """Fold another accumulator's statistics into this one (as if its values had been seen here).
-
-        Args:
-            other: The other accumulator (left unchanged).
-        """
-        self._merge(other.count, other.mean, other.m2, other.m3, other.m4)
-
-    def _merge(self, nb: int, mean_b: float, m2b: float, m3b: float, m4b: float) -> None:
-        na = self.count
-        if nb == 0:
-            return
-        if na == 0:
-            self.count, self.mean, self.m2, self.m3, self.m4 = nb, mean_b, m2b, m3b, m4b
-            return
-        n = na + nb
-        delta = mean_b - self.mean
-        dn = delta / n
-        dn2 = dn * dn
-        m2a, m3a, m4a = self.m2, self.m3, self.m4
-        fa, fb = float(na), float(nb)
-        self.m4 = (
-            m4a
-            + m4b
-            + delta * dn * dn2 * fa * fb * (fa * fa - fa * fb + fb * fb)
-            + 6.0 * dn2 * (fa * fa * m2b + fb * fb * m2a)
-            + 4.0 * dn * (fa * m3b - fb * m3a)
-        )
-        self.m3 = m3a + m3b + delta * dn2 * fa * fb * (fa - fb) + 3.0 * dn * (fa * m2b - fb * m2a)
-        self.m2 = m2a + m2b + delta * dn * fa * fb
-        self.mean += delta * (fb / n)
-        self.count = n
-
-    def _degenerate(self) -> bool:
-        """True when the values are all equal up to float64 rounding (skewness and kurtosis undefined)."""
-        return self.m2 <= self.count * max((_DEGENERATE * abs(self.mean)) ** 2, _TINY_VARIANCE)
-
-    @property
-    def variance(self) -> float:
-        """Population variance :math:`M_2 / n` (NaN before any value)."""
-        return self.m2 / self.count if self.count else math.nan
-
-    @property
-    def skewness(self) -> float:
-        r""":math:`\sqrt{n} M_3 / M_2^{3/2}` (NaN before any value, or when the variance is 0 up to rounding)."""
-        if not self.count or self._degenerate():
-            return math.nan
-        return math.sqrt(self.count) * (self.m3 / self.m2) / math.sqrt(self.m2)
-
-    @property
-    def kurtosis(self) -> float:
-        r"""Excess kurtosis :math:`n M_4 / M_2^2 - 3` (NaN before any value, or when the variance is 0 up to rounding).
-
-        The variance counts as 0 below :math:`10^{-12}|\bar x|` squared (float64 rounding of equal values) or
-        below :math:`10^{-140}`, where the fourth moment would underflow.
-        """
-        if not self.count or self._degenerate():
-            return math.nan
-        return self.count * (self.m4 / self.m2) / self.m2 - 3.0
 
 
 @dataclass(frozen=True)
@@ -338,7 +234,7 @@ class _Monitor:
                     activity = None
                 if activity is None:
                     self.fallback.add(name)
-                    spikes = next(_tensors(output), None)
+                    spikes = next(tensors(output), None)
                     activity = [] if spikes is None else [(spikes, None)]
                 for spikes, membrane in activity:
                     self.record(name, spikes, membrane)
@@ -394,14 +290,6 @@ class _Monitor:
         return ActivityReport(rows=tuple(rows), notes=tuple(notes))
 
 
-def _arguments(example_input: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
-    if isinstance(example_input, dict):
-        return (), dict(example_input)
-    if isinstance(example_input, tuple):
-        return example_input, {}
-    return (example_input,), {}
-
-
 def _state_parameter(model: nn.Module) -> int | None:
     """Position of a ``state`` parameter of ``model.forward`` (Norse ``SequentialState``), if it has one."""
     try:
@@ -415,7 +303,7 @@ def _state_parameter(model: nn.Module) -> int | None:
 
 
 def _run(model: nn.Module, example_input: Any, steps: int | None, notes: list[str]) -> None:
-    args, kwargs = _arguments(example_input)
+    args, kwargs = arguments(example_input)
     if steps is None:
         model(*args, **kwargs)
         return
@@ -477,31 +365,19 @@ def measure_activity(model: nn.Module, example_input: Any, *, steps: int | None 
             ``example_input``, or ``steps`` is not a positive int.
     """
     _check_steps(steps)
-    model, notes = _unwrap(model)
+    model, notes = unwrap(model)
     manager = get_plugin_manager()
     replica = copy.deepcopy(model)
-    atoms = _atoms(replica, manager)
-    neurons = {name: atom.module for name, atom in atoms.items() if atom.role == "neuron"}
+    found = atoms(replica, manager)
+    neurons = {name: atom.module for name, atom in found.items() if atom.role == "neuron"}
     if not neurons:
-        adapters = sorted(name for name, _ in manager.list_name_plugin())
-        kinds = sorted({type(atom.module).__name__ for atom in atoms.values()})
-        raise SNNInitError(
-            f"no spiking neuron found in the model (its modules: {', '.join(kinds) or 'none'}). Active adapters: "
-            f"{', '.join(adapters)}."
-        )
+        raise no_neuron_error(manager, found)
     for module in neurons.values():
         manager.hook.snninit_prepare_activity(module=module)
     monitor = _Monitor(manager, neurons)
     handles = [module.register_forward_hook(monitor.hook(name), with_kwargs=True) for name, module in neurons.items()]
-    try:
+    with forward_pass(example_input, handles):
         manager.hook.snninit_reset_state(model=replica)
         with torch.no_grad():
             _run(replica, example_input, steps, notes)
-    except SNNInitError:
-        raise
-    except Exception as error:
-        raise input_error(example_input, error) from error
-    finally:
-        for handle in handles:
-            handle.remove()
     return monitor.report(notes)

@@ -6,12 +6,9 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from snninit_adapters.survival import ChainSurvival
-
-__all__ = ["InitReport", "LayerReport", "NeuronLink", "SkippedWeight"]
+__all__ = ["ChainSurvival", "InitReport", "LayerReport", "NeuronLink", "SkippedWeight"]
 
 
 @dataclass(frozen=True)
@@ -98,6 +95,34 @@ class SkippedWeight:
 
     name: str
     reason: str
+
+
+@dataclass(frozen=True)
+class ChainSurvival:
+    """The exact single-step survival of activity along one chain.
+
+    Attributes:
+        layers: The chain's linear layers, in order.
+        widths: Widths of its neuron layers, first (upstream) to last.
+        survival: Probability that the last neuron layer has at least one spike.
+        advice: What to change to reach 0.99 survival, when it is lower.
+    """
+
+    layers: tuple[str, ...]
+    widths: tuple[int, ...]
+    survival: float
+    advice: str | None
+
+    def describe(self) -> str:
+        """One line for the report."""
+        names = " -> ".join(self.layers) if len(self.layers) <= 4 else f"{self.layers[0]} -> ... -> {self.layers[-1]}"
+        widths = sorted(set(self.widths))
+        width_text = f"width {widths[0]}" if len(widths) == 1 else f"widths {widths[0]}..{widths[-1]}"
+        text = (
+            f"chain {names} ({len(self.layers)} layers, {width_text}): activity reaches the last neurons with "
+            f"probability {self.survival:.4g} (exact finite-width law, one step)"
+        )
+        return f"{text}; {self.advice}" if self.advice else text
 
 
 @dataclass(frozen=True)

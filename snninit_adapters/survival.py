@@ -11,14 +11,21 @@ out (the report says so).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 from scipy import stats
 
-from snninit_adapters.theory import propagate_spike_counts
+from snninit_adapters.model import INPUT
+from snninit_adapters.neurons import NeuronRecord
+from snninit_adapters.report import ChainSurvival, LayerReport
+from snninit_adapters.theory import WeightLaw, propagate_spike_counts
 
-__all__ = ["ChainSurvival", "FullyConnectedLink", "chain_survival"]
+__all__ = ["ChainSurvival", "FullyConnectedLink", "chain_survival", "fully_connected_link"]
+
 
 SURVIVAL_TARGET = 0.99
 
@@ -50,32 +57,43 @@ class FullyConnectedLink:
     membrane_std: float
 
 
-@dataclass(frozen=True)
-class ChainSurvival:
-    """The exact single-step survival of activity along one chain.
+def fully_connected_link(
+    report: LayerReport,
+    weight: torch.Tensor,
+    law: WeightLaw,
+    records: Mapping[str, NeuronRecord],
+    target_variance: float,
+) -> FullyConnectedLink | None:
+    """The planned layer as a link of a fully-connected chain, if it is one: 2-D weight, one source, one neuron.
 
-    Attributes:
-        layers: The chain's linear layers, in order.
-        widths: Widths of its neuron layers, first (upstream) to last.
-        survival: Probability that the last neuron layer has at least one spike.
-        advice: What to change to reach 0.99 survival, when it is lower.
+    Args:
+        report: The layer's report row.
+        weight: Its weight.
+        law: The law it is drawn from.
+        records: The model's neuron records by name.
+        target_variance: The membrane variance the plan aims at.
+
+    Returns:
+        The link, or None for any other layer.
     """
-
-    layers: tuple[str, ...]
-    widths: tuple[int, ...]
-    survival: float
-    advice: str | None
-
-    def describe(self) -> str:
-        """One line for the report."""
-        names = " -> ".join(self.layers) if len(self.layers) <= 4 else f"{self.layers[0]} -> ... -> {self.layers[-1]}"
-        widths = sorted(set(self.widths))
-        width_text = f"width {widths[0]}" if len(widths) == 1 else f"widths {widths[0]}..{widths[-1]}"
-        text = (
-            f"chain {names} ({len(self.layers)} layers, {width_text}): activity reaches the last neurons with "
-            f"probability {self.survival:.4g} (exact finite-width law, one step)"
-        )
-        return f"{text}; {self.advice}" if self.advice else text
+    if weight.dim() != 2 or len(report.upstream) != 1 or len(report.downstream) != 1:
+        return None
+    up, down = report.upstream[0], report.downstream[0]
+    if down.name not in records or (up.name != INPUT and up.name not in records):
+        return None
+    amplitude = records[up.name].spike_amplitude if up.name != INPUT else 1.0
+    record = records[down.name]
+    return FullyConnectedLink(
+        layer=report.name,
+        upstream=up.name,
+        downstream=down.name,
+        n_in=report.fan_in,
+        n_out=int(weight.shape[0]),
+        p_in=report.firing_probability,
+        weight_std=record.input_gain * amplitude * law.std,
+        theta=float(np.mean(record.theta)),
+        membrane_std=math.sqrt(target_variance),
+    )
 
 
 def _chains(links: list[FullyConnectedLink]) -> list[list[FullyConnectedLink]]:

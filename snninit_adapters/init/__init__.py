@@ -1,5 +1,6 @@
 """Tensor initialisers in ``torch.nn.init``'s style, for the paper's method and its seven baselines."""
 
+from snninit_adapters.init._tensor import fill_
 from snninit_adapters.init.baselines import (
     bellec2018_normal_,
     ding2022_normal_,
@@ -20,6 +21,7 @@ __all__ = [
     "bellec2018_normal_",
     "calculate_snn_gain",
     "ding2022_normal_",
+    "fill_",
     "get_method",
     "glorot_normal_",
     "kaiming_normal_",

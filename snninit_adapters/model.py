@@ -1,0 +1,212 @@
+"""The model plumbing that discovery, :func:`~snninit_adapters.apply_snn_init` and the activity monitor share.
+
+- :func:`unwrap` looks through ``torch.compile``, ``DataParallel`` and ``DistributedDataParallel``.
+- :func:`atoms` splits a model into the modules treated as units: a neuron or a weight layer (as the
+  adapters say) or a leaf; containers are looked into.
+- :func:`tensors` finds every tensor in an argument structure (tuples, lists, dicts, NamedTuples).
+- :func:`call` calls a model on an example input (a tensor, a tuple of positional arguments or a dict
+  of keyword arguments), and :func:`forward_pass` wraps such a run: it removes the hooks it was given
+  whatever happens and turns the model's own error into one that names the input's shapes and the
+  frameworks' time layouts.
+- :func:`no_neuron_error` is the one error for a model in which no adapter found a neuron.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pluggy
+import torch
+from torch import nn
+from torch.utils.hooks import RemovableHandle
+
+from snninit_adapters.errors import SNNInitError
+
+__all__ = [
+    "INPUT",
+    "ROOT",
+    "Atom",
+    "Role",
+    "arguments",
+    "atoms",
+    "call",
+    "data_tensors",
+    "forward_pass",
+    "input_error",
+    "no_neuron_error",
+    "tensors",
+    "unwrap",
+]
+
+INPUT = "<input>"
+"""The name of the model's input in the discovered data flow (the source of the example input's tensors)."""
+
+ROOT = "<root>"
+"""The name of the model itself when it is an atom (a model that is one neuron or one layer)."""
+
+Role = Literal["neuron", "weight", "other"]
+
+
+@dataclass(frozen=True)
+class Atom:
+    """A module discovery treats as a unit: a neuron, a weight layer, or another leaf."""
+
+    name: str
+    module: nn.Module
+    role: Role
+
+
+def unwrap(model: nn.Module) -> tuple[nn.Module, list[str]]:
+    """The model inside ``torch.compile``'s ``OptimizedModule`` and the data-parallel wrappers.
+
+    Args:
+        model: The model as the user holds it.
+
+    Returns:
+        The innermost model, and one note per wrapper looked through.
+    """
+    notes = []
+    while True:
+        inner = getattr(model, "_orig_mod", None)
+        if isinstance(inner, nn.Module):  # torch.compile's OptimizedModule
+            notes.append(f"unwrapped torch.compile's {type(model).__name__}")
+            model = inner
+            continue
+        if isinstance(model, nn.DataParallel | nn.parallel.DistributedDataParallel):
+            notes.append(f"unwrapped {type(model).__name__}")
+            model = model.module
+            continue
+        return model, notes
+
+
+def _classify(module: nn.Module, manager: pluggy.PluginManager) -> Role | None:
+    if manager.hook.snninit_is_neuron(module=module):
+        return "neuron"
+    if manager.hook.snninit_weight_layer(module=module) is not None:
+        return "weight"
+    if next(module.children(), None) is None:
+        return "other"
+    return None
+
+
+def atoms(model: nn.Module, manager: pluggy.PluginManager) -> dict[str, Atom]:
+    """Every atom of ``model`` by its name (as in ``named_modules``), in model order.
+
+    Walking ``named_children`` from the root, a module is an atom, and its children are not visited,
+    if an adapter calls it a neuron or a weight layer, or if it has no children. A module reached
+    twice (shared) is listed once, under its first name.
+
+    Args:
+        model: The model.
+        manager: The plugin manager whose adapters classify modules.
+
+    Returns:
+        The atoms.
+    """
+    found: dict[str, Atom] = {}
+    seen: set[int] = set()
+
+    def visit(name: str, module: nn.Module) -> None:
+        if id(module) in seen:
+            return
+        seen.add(id(module))
+        role = _classify(module, manager)
+        if role is not None:
+            found[name or ROOT] = Atom(name or ROOT, module, role)
+            return
+        for child_name, child in module.named_children():
+            visit(f"{name}.{child_name}" if name else child_name, child)
+
+    visit("", model)
+    return found
+
+
+def tensors(obj: Any) -> Iterator[torch.Tensor]:
+    """Every tensor in ``obj``, searching tuples (NamedTuples included), lists and dict values."""
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from tensors(value)
+    elif isinstance(obj, list | tuple):
+        for value in obj:
+            yield from tensors(value)
+
+
+def data_tensors(obj: Any) -> Iterator[torch.Tensor]:
+    """Like :func:`tensors`, but skips NamedTuples: a module's state (Norse), not its data input."""
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+        return
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from data_tensors(value)
+    elif isinstance(obj, list | tuple):
+        for value in obj:
+            yield from data_tensors(value)
+
+
+def arguments(example_input: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The positional and keyword arguments an example input stands for (a dict: keywords; a tuple: positions)."""
+    if isinstance(example_input, dict):
+        return (), dict(example_input)
+    if isinstance(example_input, tuple):
+        return example_input, {}
+    return (example_input,), {}
+
+
+def call(model: nn.Module, example_input: Any) -> Any:
+    """Call ``model`` on an example input (see :func:`arguments`) and return its output."""
+    args, kwargs = arguments(example_input)
+    return model(*args, **kwargs)
+
+
+def input_error(example_input: Any, error: Exception) -> SNNInitError:
+    """The error for a model that cannot run on the example input: its own error, and the time layouts."""
+    shapes = [tuple(t.shape) for t in tensors(example_input)]
+    return SNNInitError(
+        f"the model could not run on the example input of shape(s) {shapes}: {type(error).__name__}: {error}. "
+        "Pass an input the model accepts as it is called in training. Time layouts differ: SpikingJelly "
+        "multi-step models and Norse Lift/LIF modules take [T, B, ...]; single-step models take [B, ...]."
+    )
+
+
+@contextmanager
+def forward_pass(example_input: Any, handles: list[RemovableHandle]) -> Iterator[None]:
+    """Run a block that calls the model on ``example_input`` with hooks installed.
+
+    The hooks in ``handles`` are removed when the block ends, however it ends. The library's own errors
+    pass through; any other exception raised by the model becomes :func:`input_error`'s message, with
+    the original as its cause.
+
+    Args:
+        example_input: The input the block runs the model on (for the message).
+        handles: The hooks to remove afterwards (the block may still append to the list).
+
+    Raises:
+        SNNInitError: If the model failed.
+    """
+    try:
+        yield
+    except SNNInitError:
+        raise
+    except Exception as error:
+        raise input_error(example_input, error) from error
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def no_neuron_error(manager: pluggy.PluginManager, found: dict[str, Atom]) -> SNNInitError:
+    """The error for a model in which no adapter recognised a spiking neuron: its modules and the adapters."""
+    adapters = sorted(name for name, _ in manager.list_name_plugin())
+    kinds = sorted({type(atom.module).__name__ for atom in found.values()})
+    return SNNInitError(
+        f"no spiking neuron found in the model (its modules: {', '.join(kinds) or 'none'}). Active adapters: "
+        f"{', '.join(adapters)}. If the model uses a framework with no adapter here, install the matching extra "
+        "(pip install 'snninit-adapters[snntorch|spikingjelly|norse]') or register an adapter plugin."
+    )

@@ -1,0 +1,119 @@
+r"""Running statistics of a stream of numbers: count, mean and the central moments up to the fourth.
+
+Batches are reduced on their own (in float64, on their device) and merged with the pairwise update of
+Chan, Golub & LeVeque (1979) extended to the third and fourth moments by Pébay (2008). The moments are
+population moments: variance :math:`M_2 / n`, skewness :math:`\sqrt{n} M_3 / M_2^{3/2}`, excess kurtosis
+:math:`n M_4 / M_2^2 - 3` (``scipy.stats.skew``/``kurtosis`` with their defaults).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy.typing as npt
+import torch
+
+__all__ = ["RunningMoments"]
+
+_DEGENERATE = 1e-12  # a spread below this fraction of |mean| is float64 rounding, not data
+_TINY_VARIANCE = 1e-140  # below this the fourth moment underflows in float64
+
+
+class RunningMoments:
+    r"""Count, mean and central moment sums :math:`M_2, M_3, M_4` of a stream of numbers.
+
+    Batches are reduced on their own (in float64, on their device) and merged with the pairwise
+    update of Chan, Golub & LeVeque (1979) extended to the third and fourth moments by Pébay (2008),
+    which is exact in exact arithmetic for any split of the data and stable in floating point.
+
+    Attributes:
+        count: How many values were seen.
+        mean: Their mean.
+        m2: :math:`\sum (x - \bar x)^2`.
+        m3: :math:`\sum (x - \bar x)^3`.
+        m4: :math:`\sum (x - \bar x)^4`.
+    """
+
+    __slots__ = ("count", "m2", "m3", "m4", "mean")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.m3 = 0.0
+        self.m4 = 0.0
+
+    def update(self, values: torch.Tensor | npt.ArrayLike) -> None:
+        """Fold a batch of values (any shape; a tensor stays on its device) into the statistics.
+
+        Args:
+            values: The batch.
+        """
+        x = torch.as_tensor(values).detach().reshape(-1).to(torch.float64)
+        if x.numel() == 0:
+            return
+        mean = x.mean()
+        d = x - mean
+        d2 = d * d
+        batch_mean, m2, m3, m4 = torch.stack((mean, d2.sum(), (d2 * d).sum(), (d2 * d2).sum())).tolist()
+        self._merge(x.numel(), batch_mean, m2, m3, m4)
+
+    def merge(self, other: RunningMoments) -> None:
+        """Fold another accumulator's statistics into this one (as if its values had been seen here).
+
+        Args:
+            other: The other accumulator (left unchanged).
+        """
+        self._merge(other.count, other.mean, other.m2, other.m3, other.m4)
+
+    def _merge(self, nb: int, mean_b: float, m2b: float, m3b: float, m4b: float) -> None:
+        na = self.count
+        if nb == 0:
+            return
+        if na == 0:
+            self.count, self.mean, self.m2, self.m3, self.m4 = nb, mean_b, m2b, m3b, m4b
+            return
+        n = na + nb
+        delta = mean_b - self.mean
+        dn = delta / n
+        dn2 = dn * dn
+        m2a, m3a, m4a = self.m2, self.m3, self.m4
+        fa, fb = float(na), float(nb)
+        self.m4 = (
+            m4a
+            + m4b
+            + delta * dn * dn2 * fa * fb * (fa * fa - fa * fb + fb * fb)
+            + 6.0 * dn2 * (fa * fa * m2b + fb * fb * m2a)
+            + 4.0 * dn * (fa * m3b - fb * m3a)
+        )
+        self.m3 = m3a + m3b + delta * dn2 * fa * fb * (fa - fb) + 3.0 * dn * (fa * m2b - fb * m2a)
+        self.m2 = m2a + m2b + delta * dn * fa * fb
+        self.mean += delta * (fb / n)
+        self.count = n
+
+    def _degenerate(self) -> bool:
+        """True when the values are all equal up to float64 rounding (skewness and kurtosis undefined)."""
+        return self.m2 <= self.count * max((_DEGENERATE * abs(self.mean)) ** 2, _TINY_VARIANCE)
+
+    @property
+    def variance(self) -> float:
+        """Population variance :math:`M_2 / n` (NaN before any value)."""
+        return self.m2 / self.count if self.count else math.nan
+
+    @property
+    def skewness(self) -> float:
+        r""":math:`\sqrt{n} M_3 / M_2^{3/2}` (NaN before any value, or when the variance is 0 up to rounding)."""
+        if not self.count or self._degenerate():
+            return math.nan
+        return math.sqrt(self.count) * (self.m3 / self.m2) / math.sqrt(self.m2)
+
+    @property
+    def kurtosis(self) -> float:
+        r"""Excess kurtosis :math:`n M_4 / M_2^2 - 3` (NaN before any value, or when the variance is 0 up to rounding).
+
+        The variance counts as 0 below :math:`10^{-12}|\bar x|` squared (float64 rounding of equal values) or
+        below :math:`10^{-140}`, where the fourth moment would underflow.
+        """
+        if not self.count or self._degenerate():
+            return math.nan
+        return self.count * (self.m4 / self.m2) / self.m2 - 3.0

@@ -1,0 +1,78 @@
+"""Running moments against numpy / scipy.stats on the concatenated data."""
+
+import math
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from snninit_adapters.moments import RunningMoments
+
+finite = st.floats(min_value=-1e6, max_value=1e6, allow_nan=False, allow_infinity=False)
+
+
+def _check(acc, values):
+    """Compare with numpy/scipy; tolerances are float64 rounding scaled by the data's conditioning."""
+    values = np.asarray(values, dtype=np.float64)
+    scale = float(np.abs(values).max())
+    assert acc.count == values.size
+    assert math.isclose(acc.mean, float(np.mean(values)), rel_tol=1e-9, abs_tol=1e-12 * scale)
+    variance = float(np.var(values))
+    assert math.isclose(acc.variance, variance, rel_tol=1e-9, abs_tol=1e-12 * scale**2)
+    sd = math.sqrt(variance)
+    if sd > 0.05 * scale and variance > 1e-140:  # well conditioned: rounding errors of M3, M4 grow like (scale / sd)^k
+        ratio = scale / sd
+        assert math.isclose(acc.skewness, float(stats.skew(values)), rel_tol=1e-9, abs_tol=1e-12 * ratio**3)
+        assert math.isclose(acc.kurtosis, float(stats.kurtosis(values)), rel_tol=1e-9, abs_tol=1e-12 * ratio**4)
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.lists(finite, min_size=1, max_size=120), cuts=st.lists(st.integers(0, 120), max_size=8))
+def test_running_moments_equal_those_of_the_concatenated_data_for_any_split(data, cuts):
+    values = np.asarray(data)
+    acc = RunningMoments()
+    for chunk in np.split(values, sorted(min(c, len(values)) for c in cuts)):  # empty chunks included
+        acc.update(torch.from_numpy(chunk))
+    _check(acc, values)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.lists(finite, min_size=2, max_size=120), cuts=st.lists(st.integers(1, 119), max_size=6))
+def test_merging_accumulators_in_any_grouping_equals_one_pass(data, cuts):
+    values = np.asarray(data)
+    parts = [RunningMoments() for _ in range(len(cuts) + 1)]
+    for part, chunk in zip(parts, np.split(values, sorted(min(c, len(values)) for c in cuts)), strict=True):
+        part.update(chunk)
+    while len(parts) > 1:  # merge pairs from the right: another grouping than the left fold above
+        right = parts.pop()
+        parts[-1].merge(right)
+    _check(parts[0], values)
+
+
+def test_skewed_sample_split_unevenly_matches_scipy_tightly():
+    rng = np.random.default_rng(0)
+    values = rng.exponential(size=10_007) ** 2  # skewness and kurtosis far from 0
+    acc = RunningMoments()
+    for chunk in np.split(values, [1, 2, 500, 9_000]):
+        acc.update(chunk)
+    assert math.isclose(acc.mean, values.mean(), rel_tol=1e-12)
+    assert math.isclose(acc.variance, values.var(), rel_tol=1e-11)
+    assert math.isclose(acc.skewness, stats.skew(values), rel_tol=1e-10)
+    assert math.isclose(acc.kurtosis, stats.kurtosis(values), rel_tol=1e-10)
+    assert acc.skewness > 5
+    assert acc.kurtosis > 50
+
+
+def test_undefined_moments_are_nan():
+    empty = RunningMoments()
+    assert empty.count == 0
+    assert math.isnan(empty.variance)
+    assert math.isnan(empty.skewness)
+    constant = RunningMoments()
+    constant.update(torch.full((7,), 0.1))
+    constant.update(torch.full((5,), 0.1))
+    assert constant.variance < 1e-30
+    assert math.isnan(constant.skewness)
+    assert math.isnan(constant.kurtosis)
