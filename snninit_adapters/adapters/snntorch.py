@@ -14,46 +14,61 @@ from typing import Any
 import torch
 from torch import nn
 
+from snninit_adapters.adapters.common import compact_values, neuron_hook
 from snninit_adapters.hookspecs import hookimpl
+from snninit_adapters.layers import OwnedWeight
 from snninit_adapters.neurons import NeuronRecord, Reset
 from snninit_adapters.plugins import require_framework
 from snninit_adapters.probe import probed_record
-from snninit_adapters.weights import OwnedWeight
+
+__all__ = [
+    "FRAMEWORK",
+    "snninit_is_neuron",
+    "snninit_neuron_record",
+    "snninit_owned_weights",
+    "snninit_prepare_activity",
+    "snninit_reset_state",
+    "snninit_step_activity",
+]
 
 FRAMEWORK = "snntorch"
 _RESETS: dict[int, Reset] = {0: "soft", 1: "hard", 2: "none"}
 
 
-def _ours(module: nn.Module) -> bool:
+def _is_snntorch_module(module: nn.Module) -> bool:
     return any(cls.__module__.split(".")[0] == FRAMEWORK for cls in type(module).__mro__)
 
 
-def _snn() -> Any:
+def _import_snntorch() -> Any:
     return require_framework(FRAMEWORK)
 
 
 def _is_neuron(module: nn.Module) -> bool:
-    snn = _snn()
+    """An snnTorch neuron (snnTorch is imported only for modules that come from it)."""
+    if not _is_snntorch_module(module):
+        return False
+    snn = _import_snntorch()
     return isinstance(module, snn.SpikingNeuron | snn.LeakyParallel)
+
+
+def _is_snntorch_class(module: nn.Module, *names: str) -> bool:
+    """Whether ``module`` is an instance of one of the snnTorch classes named (those this version has)."""
+    snn = _import_snntorch()
+    return isinstance(module, tuple(kind for name in names if isinstance(kind := getattr(snn, name, None), type)))
 
 
 @hookimpl
 def snninit_is_neuron(module: nn.Module) -> bool | None:
     """Claim snnTorch neurons."""
-    if not _ours(module):
-        return None
     return _is_neuron(module) or None
+
+
+# --------------------------------------------------------------------------------------------------
+# reading a neuron
 
 
 def _scalar(value: Any) -> float:
     return float(torch.as_tensor(value).detach().reshape(-1)[0]) if value is not None else math.nan
-
-
-def _threshold(module: nn.Module) -> float | torch.Tensor:
-    threshold: Any = module.threshold
-    if isinstance(threshold, torch.Tensor):
-        return threshold.detach().clone() if threshold.numel() > 1 else float(threshold.detach().reshape(-1)[0])
-    return float(threshold)
 
 
 def _reset(module: nn.Module) -> Reset:
@@ -67,16 +82,18 @@ def _probe_step(neuron: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return spikes
 
 
-def _base(module: nn.Module, **fields: Any) -> NeuronRecord:
+def _record_from_attributes(module: nn.Module, **fields: Any) -> NeuronRecord:
+    """The record read from the attributes every snnTorch neuron has, with ``fields`` overriding them."""
+    learnable = isinstance(module.threshold, nn.Parameter)
     defaults: dict[str, Any] = {
         "framework": FRAMEWORK,
         "kind": type(module).__name__,
-        "threshold": _threshold(module),
-        "threshold_source": "Parameter threshold" if isinstance(module.threshold, nn.Parameter) else "buffer threshold",
+        "threshold": compact_values(module.threshold, merge_equal=False),
+        "threshold_source": "Parameter threshold" if learnable else "buffer threshold",
         "leak": _scalar(getattr(module, "beta", None)) if hasattr(module, "beta") else None,
         "reset": _reset(module),
         "spike_amplitude": _scalar(getattr(module, "graded_spikes_factor", 1.0)),
-        "learnable_threshold": isinstance(module.threshold, nn.Parameter),
+        "learnable_threshold": learnable,
     }
     defaults.update(fields)
     return NeuronRecord(**defaults)
@@ -88,14 +105,15 @@ def _alpha_gain(module: nn.Module) -> float:
     return tau_alpha * (alpha - beta)
 
 
-def _record(module: nn.Module) -> NeuronRecord:
-    snn = _snn()
+def _read_neuron(module: nn.Module) -> NeuronRecord:
+    """The record of a known class, or the black-box probe's for an unknown subclass."""
+    snn = _import_snntorch()
     kind = type(module)
     if kind in (snn.Leaky, snn.Synaptic, snn.RLeaky, snn.RSynaptic, snn.LinearLeaky, snn.StateLeaky):
         leak = math.exp(-(1 - _scalar(module.beta))) if kind is snn.StateLeaky else None
-        return _base(module, **({"leak": leak} if leak is not None else {}))
+        return _record_from_attributes(module, **({"leak": leak} if leak is not None else {}))
     if kind is snn.Alpha:
-        return _base(
+        return _record_from_attributes(
             module,
             input_gain=_alpha_gain(module),
             input_delay=1,
@@ -104,16 +122,16 @@ def _record(module: nn.Module) -> NeuronRecord:
     if kind is snn.Lapicque:
         gain = _scalar(module.time_step) / _scalar(module.C)
         leak = 1 - _scalar(module.time_step) / (_scalar(module.R) * _scalar(module.C))
-        return _base(module, input_gain=gain, leak=leak)
+        return _record_from_attributes(module, input_gain=gain, leak=leak)
     if kind is snn.DeltaLeaky:
-        return _base(
+        return _record_from_attributes(
             module,
             threshold=_scalar(module.delta_threshold),
             threshold_source="delta_threshold",
             notes=("DeltaLeaky fires on |u[t] - u[t-1]| > delta_threshold; the rule treats it as a threshold on u",),
         )
     if kind in (snn.SLSTM, snn.SConv2dLSTM):
-        return _base(
+        return _record_from_attributes(
             module,
             notes=(
                 f"{kind.__name__}'s membrane is an LSTM output in (-1, 1): the single-step rule does not describe "
@@ -121,25 +139,23 @@ def _record(module: nn.Module) -> NeuronRecord:
             ),
         )
     if kind in (snn.LeakyParallel, snn.AssociativeLeaky):
-        return _base(module, notes=(f"{kind.__name__} computes its membrane with internal weights",))
+        return _record_from_attributes(module, notes=(f"{kind.__name__} computes its membrane with internal weights",))
     # an unknown subclass: measure theta / g with one fresh step of a constant input
     return probed_record(module, _probe_step, framework=FRAMEWORK)
 
 
 @hookimpl
+@neuron_hook(_is_neuron)
 def snninit_neuron_record(module: nn.Module) -> NeuronRecord | None:
     """Read an snnTorch neuron."""
-    if not (_ours(module) and _is_neuron(module)):
-        return None
-    return _record(module)
+    return _read_neuron(module)
 
 
 @hookimpl
+@neuron_hook(_is_neuron)
 def snninit_owned_weights(module: nn.Module) -> list[OwnedWeight] | None:
     """Weights inside snnTorch neurons: feed-forward in LinearLeaky/LeakyParallel, the rest skipped."""
-    if not (_ours(module) and _is_neuron(module)):
-        return None
-    snn = _snn()
+    snn = _import_snntorch()
     kind = type(module)
     if kind is snn.LinearLeaky:
         return [OwnedWeight("linear.weight", "feedforward", bias="linear.bias")]
@@ -163,7 +179,7 @@ def snninit_reset_state(model: nn.Module) -> None:
     """Zero the hidden state of every snnTorch neuron in the model."""
     for module in model.modules():
         reset_mem = getattr(module, "reset_mem", None)
-        if _ours(module) and callable(reset_mem) and _is_neuron(module):
+        if callable(reset_mem) and _is_neuron(module):
             reset_mem()
 
 
@@ -183,12 +199,8 @@ def snninit_reset_state(model: nn.Module) -> None:
 _FIRED = "_snninit_fired"
 
 
-def _is(module: nn.Module, *names: str) -> bool:
-    snn = _snn()
-    return isinstance(module, tuple(kind for name in names if isinstance(kind := getattr(snn, name, None), type)))
-
-
 def _recording(module: nn.Module, name: str, position: int) -> Any:
+    """The method ``name`` of ``module``, wrapped to keep its argument at ``position`` (the membrane)."""
     original = getattr(module, name)
 
     def record(*args: Any) -> Any:
@@ -199,10 +211,9 @@ def _recording(module: nn.Module, name: str, position: int) -> Any:
 
 
 @hookimpl
+@neuron_hook(_is_neuron)
 def snninit_prepare_activity(module: nn.Module) -> None:
     """Record the membrane each call of ``fire``/``fire_inhibition`` receives (on the monitor's copy)."""
-    if not (_ours(module) and _is_neuron(module)):
-        return
     module.__dict__[_FIRED] = []
     for name, position in (("fire", 0), ("fire_inhibition", 1)):
         if callable(getattr(module, name, None)):
@@ -210,21 +221,21 @@ def snninit_prepare_activity(module: nn.Module) -> None:
 
 
 @hookimpl
+@neuron_hook(_is_neuron)
 def snninit_step_activity(
     module: nn.Module, args: tuple[Any, ...], output: Any
 ) -> list[tuple[torch.Tensor, torch.Tensor | None]] | None:
     """The spikes of an snnTorch neuron's call and the membrane it compared with the threshold."""
-    if not (_ours(module) and _is_neuron(module)):
-        return None
     neuron: Any = module
     fired: list[torch.Tensor] = neuron.__dict__.get(_FIRED, [])
     membrane = fired[-1] if fired else None
     fired.clear()
-    if _is(module, "LeakyParallel") and args and isinstance(args[0], torch.Tensor):
+    if _is_snntorch_class(module, "LeakyParallel") and args and isinstance(args[0], torch.Tensor):
         membrane = neuron.rnn(args[0])[0]
     first = output[0] if isinstance(output, tuple) else output
     spikes = first if isinstance(first, torch.Tensor) else None
-    if _is(module, "StateLeaky", "LinearLeaky") and not neuron.output and isinstance(output, torch.Tensor):
+    returns_membrane = _is_snntorch_class(module, "StateLeaky", "LinearLeaky") and not neuron.output
+    if returns_membrane and isinstance(output, torch.Tensor):
         # output=False: the module returns its membrane and never spikes; count what fire() would emit
         membrane = output
         spikes = type(neuron).fire(neuron, membrane)
@@ -232,7 +243,7 @@ def snninit_step_activity(
         return None
     if membrane is not None and membrane.shape != spikes.shape:
         membrane = None
-    if not _is(module, "StateLeaky", "LinearLeaky", "LeakyParallel"):
+    if not _is_snntorch_class(module, "StateLeaky", "LinearLeaky", "LeakyParallel"):
         return [(spikes, membrane)]
     membranes = list(membrane.unbind(0)) if membrane is not None else [None] * spikes.shape[0]
     return list(zip(spikes.unbind(0), membranes, strict=True))

@@ -9,7 +9,9 @@ from __future__ import annotations
 from torch import nn
 
 from snninit_adapters.hookspecs import hookimpl
-from snninit_adapters.weights import WeightLayerSpec
+from snninit_adapters.layers import WeightLayerSpec
+
+__all__ = ["snninit_weight_layer"]
 
 _CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _CONV_TRANSPOSE = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
