@@ -25,6 +25,7 @@ from snninit_adapters.init import (
     snn_uniform_,
     zenke2021_normal_,
 )
+from snninit_adapters.layers import OwnedWeight, WeightLayerSpec
 from snninit_adapters.monitor import ActivityReport, measure_activity
 from snninit_adapters.neurons import NeuronRecord
 from snninit_adapters.plugins import MissingFrameworkError, PluginLoadWarning, get_plugin_manager
@@ -38,7 +39,6 @@ from snninit_adapters.theory import (
     snn_weight_variance,
     weight_variance,
 )
-from snninit_adapters.weights import OwnedWeight, WeightLayerSpec
 
 try:
     __version__ = _metadata.version("snninit-adapters")

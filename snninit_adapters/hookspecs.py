@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     import torch
     from torch import nn
 
+    from snninit_adapters.layers import OwnedWeight, WeightLayerSpec
     from snninit_adapters.neurons import NeuronRecord
-    from snninit_adapters.weights import OwnedWeight, WeightLayerSpec
 
 __all__ = ["PROJECT", "hookimpl", "hookspec"]
 

@@ -5,9 +5,9 @@ Needs the ``experiments`` extra for the command line, plots and progress bars, o
 """
 
 from snninit_adapters.training.data import DATASETS, Dataset, DatasetNotFoundError, load_dataset
-from snninit_adapters.training.experiment import TrainingResult, run_training
 from snninit_adapters.training.grids import figure_grid
 from snninit_adapters.training.models import ModelConfig, SpikingClassifier, build_model, spike_count_loss
+from snninit_adapters.training.reproduce import TrainingResult, run_training
 from snninit_adapters.training.sweep import SweepOutcome, run_sweep
 from snninit_adapters.training.train import CellResult, TrainConfig, train_cell
 

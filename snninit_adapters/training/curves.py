@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from snninit_adapters.experiments.plots import _pyplot
+from snninit_adapters.plotting import pyplot, save_figure
 from snninit_adapters.training.grids import FIG8_PANELS, FIG10_SWEEPS, METHODS, fig10_reference, panel_of
 
 __all__ = ["plot_training"]
@@ -50,13 +50,6 @@ def _line(
     ax.fill_between(epochs, 100 * (mean - std), 100 * (mean + std), color=line.get_color(), alpha=0.15)
 
 
-def _save(fig: Any, stem: Path) -> tuple[Path, ...]:
-    paths = (stem.with_suffix(".png"), stem.with_suffix(".pdf"))
-    for path in paths:
-        fig.savefig(path, dpi=120)
-    return paths
-
-
 def plot_training(figure: int, rows: Sequence[dict[str, Any]], stem: Path) -> tuple[Path, ...]:
     """Draw a training figure and save it as ``stem.png`` and ``stem.pdf`` (one file pair per framework).
 
@@ -68,7 +61,7 @@ def plot_training(figure: int, rows: Sequence[dict[str, Any]], stem: Path) -> tu
     Returns:
         The paths written.
     """
-    plt = _pyplot()
+    plt = pyplot()
     frameworks = sorted({str(r["framework"]) for r in rows})
     written: list[Path] = []
     metric = "test_acc" if figure == 9 else "train_acc"
@@ -78,9 +71,7 @@ def plot_training(figure: int, rows: Sequence[dict[str, Any]], stem: Path) -> tu
         fig = _fig10(plt, subset) if figure == 10 else _fig8(plt, subset, metric)
         label = {8: "train accuracy", 9: "test accuracy", 10: "train accuracy, MLP on MNIST"}[figure]
         fig.suptitle(f"Fig. {figure} ({framework}): {label}", fontsize="medium")
-        fig.tight_layout()
-        written += _save(fig, target)
-        plt.close(fig)
+        written += save_figure(plt, fig, target)
     return tuple(written)
 
 

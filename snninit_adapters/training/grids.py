@@ -8,6 +8,7 @@ parameter varied at a time.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -93,41 +94,53 @@ def figure_grid(
     if quick:
         defaults = {"epochs": QUICK.epochs, "train_size": QUICK.train_size, "test_size": QUICK.test_size}
         overrides = {**defaults, **{k: v for k, v in overrides.items() if v is not None}}
-    cells: list[TrainConfig] = []
     if figure in (8, 9):
-        chosen = tuple(methods or METHODS)
-        for architecture, dataset in panels or FIG8_PANELS:
-            for framework in frameworks:
-                for method in chosen:
-                    for seed in seeds:
-                        base = TrainConfig(
-                            dataset=dataset, architecture=architecture, framework=framework, method=method,
-                            seed=seed, epochs=EPOCHS.get(dataset, 150),
-                        )  # fmt: skip
-                        if quick and architecture == "mlp" and overrides.get("width") is None:
-                            base = replace(base, width=QUICK.width)
-                        cells.append(_apply(base, overrides))
-        return cells
+        return _fig8_grid(tuple(methods or METHODS), frameworks, seeds, panels or FIG8_PANELS, quick, overrides)
     if figure == 10:
-        chosen = tuple(methods or ("micheli2024", "kaiming"))
-        seen: set[TrainConfig] = set()
-        for parameter, values in FIG10_SWEEPS.items():
-            for value in values:
-                for framework in frameworks:
-                    for method in chosen:
-                        for seed in seeds:
-                            base = TrainConfig(dataset="mnist", architecture="mlp", framework=framework,
-                                               method=method, seed=seed)  # fmt: skip
-                            if quick and overrides.get("width") is None and parameter != "width":
-                                base = replace(base, width=QUICK.width)
-                            cell = replace(_apply(base, overrides, keep=parameter), **{parameter: value})
-                            model = cell.model  # explicit depth and width, so the shared default is one cell
-                            cell = replace(cell, depth=model.resolved_depth, width=model.resolved_width)
-                            if cell not in seen:
-                                seen.add(cell)
-                                cells.append(cell)
-        return cells
+        return _fig10_grid(tuple(methods or ("micheli2024", "kaiming")), frameworks, seeds, quick, overrides)
     raise ValueError(f"training figures are 8, 9 and 10, not {figure}")
+
+
+def _fig8_grid(
+    methods: Sequence[str],
+    frameworks: Sequence[str],
+    seeds: Sequence[int],
+    panels: Sequence[tuple[str, str]],
+    quick: bool,
+    overrides: dict[str, Any],
+) -> list[TrainConfig]:
+    """Figs. 8-9: every panel x framework x method x seed, at the paper's epochs."""
+    cells: list[TrainConfig] = []
+    for architecture, dataset in panels:
+        for framework, method, seed in itertools.product(frameworks, methods, seeds):
+            base = TrainConfig(
+                dataset=dataset, architecture=architecture, framework=framework, method=method,
+                seed=seed, epochs=EPOCHS.get(dataset, 150),
+            )  # fmt: skip
+            if quick and architecture == "mlp" and overrides.get("width") is None:
+                base = replace(base, width=QUICK.width)
+            cells.append(_apply(base, overrides))
+    return cells
+
+
+def _fig10_grid(
+    methods: Sequence[str], frameworks: Sequence[str], seeds: Sequence[int], quick: bool, overrides: dict[str, Any]
+) -> list[TrainConfig]:
+    """Fig. 10: one parameter varied at a time; the paper's default setting is one cell, not one per sweep."""
+    cells: list[TrainConfig] = []
+    seen: set[TrainConfig] = set()
+    for parameter, values in FIG10_SWEEPS.items():
+        for value, framework, method, seed in itertools.product(values, frameworks, methods, seeds):
+            base = TrainConfig(dataset="mnist", architecture="mlp", framework=framework, method=method, seed=seed)
+            if quick and overrides.get("width") is None and parameter != "width":
+                base = replace(base, width=QUICK.width)
+            cell = replace(_apply(base, overrides, keep=parameter), **{parameter: value})
+            model = cell.model  # explicit depth and width, so the shared default is one cell
+            cell = replace(cell, depth=model.resolved_depth, width=model.resolved_width)
+            if cell not in seen:
+                seen.add(cell)
+                cells.append(cell)
+    return cells
 
 
 def fig10_reference(rows: Sequence[dict[str, Any]]) -> dict[str, float]:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from snninit_adapters.experiments.store import write_csv_atomic, write_text_atomic
+from snninit_adapters.training.claims import summarise_training
+from snninit_adapters.training.curves import plot_training
 from snninit_adapters.training.data import DatasetNotFoundError, available, describe
 from snninit_adapters.training.grids import figure_grid
 from snninit_adapters.training.sweep import SweepOutcome, run_sweep
@@ -53,6 +55,17 @@ def _progress_bar(total: int, enabled: bool) -> Any:
     except ImportError:  # progress bars are an extra
         return None
     return tqdm(total=total, desc="training cells", unit="cell", leave=False)
+
+
+def _ticker(bar: Any) -> Callable[[dict[str, Any], dict[str, Any]], None]:
+    """Moves the progress bar on as each cell finishes, and prints a failed cell's error above it."""
+
+    def tick(cell: dict[str, Any], result: dict[str, Any]) -> None:
+        bar.update()
+        if not result["ok"]:
+            bar.write(f"cell failed: {cell['dataset']}/{cell['method']}: {result['error']}")
+
+    return tick
 
 
 def run_training(
@@ -104,23 +117,21 @@ def run_training(
     cells = [cell for cell in cells if cell.dataset not in missing]
     directory = Path(out) / "training" / ("fig10" if figure == 10 else "fig8-9")
     bar = _progress_bar(len(cells), progress)
-
-    def tick(cell: dict[str, Any], result: dict[str, Any]) -> None:
-        if bar is not None:
-            bar.update()
-            if not result["ok"]:
-                bar.write(f"cell failed: {cell['dataset']}/{cell['method']}: {result['error']}")
-
     outcome = run_sweep(cells, out=directory, data_dir=data_dir, backend=backend, workers=workers, address=address,
-                        device=device, progress=tick)  # fmt: skip
+                        device=device, progress=None if bar is None else _ticker(bar))  # fmt: skip
     if bar is not None:
         bar.close()
+    return _write_outputs(figure, outcome, directory, plot, missing)
+
+
+def _write_outputs(
+    figure: int, outcome: SweepOutcome, directory: Path, plot: bool, missing: tuple[str, ...]
+) -> TrainingResult:
+    """Write the tidy tables, the errors, the summaries (Figs. 8 and 9 share one sweep) and the figures."""
     csv_path, activity_path = directory / "training.csv", directory / "activity.csv"
     write_csv_atomic(csv_path, outcome.epochs, EPOCH_COLUMNS)
     write_csv_atomic(activity_path, outcome.activity, ACTIVITY_COLUMNS)
     write_text_atomic(directory / "errors.json", json.dumps(outcome.errors, indent=1))
-    from snninit_adapters.training.summary import summarise_training
-
     numbers = (10,) if figure == 10 else (8, 9)
     summaries, texts = [], {}
     for number in numbers:
@@ -130,8 +141,6 @@ def run_training(
         summaries.append(path)
     figures: tuple[Path, ...] = ()
     if plot and outcome.epochs:
-        from snninit_adapters.training.plots import plot_training
-
         for number in numbers:
             figures += plot_training(number, outcome.epochs, directory / f"fig{number}")
     return TrainingResult(

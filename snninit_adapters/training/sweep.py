@@ -274,16 +274,20 @@ def run_sweep(
         if progress is not None:
             progress(cell, result)
 
-    count = min(workers or available_cores(), max(len(todo), 1))
-    if todo:
-        if backend == "serial":
-            for cell in todo:
-                report(cell, run_cell_safely(cell, *args))
-        elif backend == "local":
-            _local(todo, count, args, report)
-        else:
-            _ray(todo, workers, args, address, report)
-    for cell in grid:
+    if backend == "serial":
+        for cell in todo:
+            report(cell, run_cell_safely(cell, *args))
+    elif backend == "local" and todo:
+        _local(todo, min(workers or available_cores(), len(todo)), args, report)
+    elif todo:
+        _ray(todo, workers, args, address, report)
+    _collect(store, outcome)
+    return outcome
+
+
+def _collect(store: TrainingStore, outcome: SweepOutcome) -> None:
+    """Read every finished cell's rows of the grid, earlier runs' included, and every failed cell's error."""
+    for cell in outcome.cells:
         if store.done(cell):
             outcome.epochs.extend(store.read(cell))
             outcome.activity.extend(store.read_activity(cell))
@@ -291,4 +295,3 @@ def run_sweep(
             error = store.read_error(cell)
             if error is not None:
                 outcome.errors.append(error)
-    return outcome

@@ -216,6 +216,51 @@ def _activity_rows(model: SpikingClassifier, example: torch.Tensor, base: dict[s
     ]
 
 
+def _initialise(model: SpikingClassifier, data: Dataset, config: TrainConfig, device: str, result: CellResult) -> None:
+    """Initialise the model with the cell's method on a batch of training samples; record its start activity."""
+    example = data.normalise(data.train.inputs[: config.activity_samples], device)
+    generator = torch.Generator(device=device).manual_seed(config.seed)
+    report = apply_snn_init(model, example, method=config.method, bias=config.bias, generator=generator)
+    result.init_report = str(report)
+    result.activity = _activity_rows(model, example, _cell_fields(config))
+
+
+class _Epochs:
+    """The optimiser, the schedule and the batch order of one cell's training run."""
+
+    def __init__(self, model: SpikingClassifier, data: Dataset, config: TrainConfig, device: str) -> None:
+        self.model, self.data, self.config, self.device = model, data, config, device
+        batches = math.ceil(len(data.train) / config.batch_size)
+        self.batches = batches if config.max_batches is None else min(batches, config.max_batches)
+        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.resolved_weight_decay)
+        t_max = config.t_max if config.t_max is not None else max(1, self.batches * config.epochs)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=t_max)
+        self.order = torch.Generator().manual_seed(config.seed)
+
+    def train(self, losses: list[float]) -> tuple[float, float]:
+        """One epoch of BPTT over shuffled mini-batches; the mean training loss and accuracy."""
+        config, data = self.config, self.data
+        self.model.train()
+        order = torch.randperm(len(data.train), generator=self.order)
+        loss_sum, correct, seen = 0.0, 0, 0
+        for index in range(self.batches):
+            chosen = order[index * config.batch_size : (index + 1) * config.batch_size]
+            x = data.normalise(data.train.inputs[chosen], self.device)
+            y = data.train.targets[chosen].to(self.device)
+            spikes = self.model(x)
+            loss = spike_count_loss(spikes, y)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()  # type: ignore[no-untyped-call]
+            self.optimizer.step()
+            self.scheduler.step()
+            value = float(loss.detach())
+            losses.append(value)
+            loss_sum += value * len(y)
+            correct += int((spikes.detach().sum(0).argmax(1) == y).sum())
+            seen += len(y)
+        return loss_sum / max(seen, 1), correct / max(seen, 1)
+
+
 def train_cell(
     config: TrainConfig,
     data_dir: str | os.PathLike[str],
@@ -239,69 +284,32 @@ def train_cell(
         DatasetNotFoundError: If the dataset is not in ``data_dir``.
     """
     config.check()
-    data = load_dataset(
-        config.dataset,
-        data_dir,
-        frames=config.steps,
-        bin_us=config.bin_us,
-        train_size=config.train_size,
-        test_size=config.test_size,
-    )
+    data = load_dataset(config.dataset, data_dir, frames=config.steps, bin_us=config.bin_us,
+                        train_size=config.train_size, test_size=config.test_size)  # fmt: skip
     torch.manual_seed(config.seed)
     model = build_model(config.model, data.sample_shape, data.classes).to(device)
     base = _cell_fields(config)
     result = CellResult(config, source=data.source)
+    _initialise(model, data, config, device, result)
+    epochs = _Epochs(model, data, config, device)
 
-    example = data.normalise(data.train.inputs[: config.activity_samples], device)
-    generator = torch.Generator(device=device).manual_seed(config.seed)
-    report = apply_snn_init(model, example, method=config.method, bias=config.bias, generator=generator)
-    result.init_report = str(report)
-    result.activity = _activity_rows(model, example, base)
-
-    batches = math.ceil(len(data.train) / config.batch_size)
-    if config.max_batches is not None:
-        batches = min(batches, config.max_batches)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.resolved_weight_decay)
-    t_max = config.t_max if config.t_max is not None else max(1, batches * config.epochs)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=t_max)
-
-    def record(row: dict[str, Any]) -> None:
+    def record(epoch: int, train: tuple[float, float], seconds: float | None = None) -> None:
+        """Test the model and add the epoch's row; ``seconds`` None times the test pass itself (epoch 0)."""
+        start = time.perf_counter()
+        test_loss, test_acc = evaluate(model, data, device=device)
+        seconds = time.perf_counter() - start if seconds is None else seconds
+        lr = config.lr if epoch == 0 else epochs.scheduler.get_last_lr()[0]
+        row = {**base, "epoch": epoch, "train_loss": train[0], "train_acc": train[1], "test_loss": test_loss,
+               "test_acc": test_acc, "lr": lr, "seconds": seconds}  # fmt: skip
         result.epochs.append(row)
         if on_epoch is not None:
             on_epoch(row)
 
-    start = time.perf_counter()
-    test_loss, test_acc = evaluate(model, data, device=device)
-    nan = math.nan
-    record({**base, "epoch": 0, "train_loss": nan, "train_acc": nan, "test_loss": test_loss, "test_acc": test_acc,
-            "lr": config.lr, "seconds": time.perf_counter() - start})  # fmt: skip
-
-    order_generator = torch.Generator().manual_seed(config.seed)
+    record(0, (math.nan, math.nan))
     for epoch in range(1, config.epochs + 1):
         start = time.perf_counter()
-        model.train()
-        order = torch.randperm(len(data.train), generator=order_generator)
-        loss_sum, correct, seen = 0.0, 0, 0
-        for index in range(batches):
-            chosen = order[index * config.batch_size : (index + 1) * config.batch_size]
-            x = data.normalise(data.train.inputs[chosen], device)
-            y = data.train.targets[chosen].to(device)
-            spikes = model(x)
-            loss = spike_count_loss(spikes, y)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            optimizer.step()
-            scheduler.step()
-            value = float(loss.detach())
-            result.batch_losses.append(value)
-            loss_sum += value * len(y)
-            correct += int((spikes.detach().sum(0).argmax(1) == y).sum())
-            seen += len(y)
-        train_seconds = time.perf_counter() - start
-        test_loss, test_acc = evaluate(model, data, device=device)
-        record({**base, "epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_acc": correct / max(seen, 1),
-                "test_loss": test_loss, "test_acc": test_acc, "lr": scheduler.get_last_lr()[0],
-                "seconds": train_seconds})  # fmt: skip
+        train = epochs.train(result.batch_losses)
+        record(epoch, train, time.perf_counter() - start)
     return result
 
 

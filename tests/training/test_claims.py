@@ -1,6 +1,6 @@
 import math
 
-from snninit_adapters.training.summary import final_accuracies, summarise_training, training_claims
+from snninit_adapters.training.claims import final_accuracies, summarise_training, training_claims
 from snninit_adapters.training.train import EPOCH_COLUMNS, TrainConfig, _cell_fields
 
 

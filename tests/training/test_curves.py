@@ -1,13 +1,13 @@
 import pytest
 
 from snninit_adapters.training.train import TrainConfig
-from tests.training.test_summary import rows_for
+from tests.training.test_claims import rows_for
 
 pytest.importorskip("matplotlib")
 
 
 def test_figures_8_9_and_10_are_written(tmp_path):
-    from snninit_adapters.training.plots import plot_training
+    from snninit_adapters.training.curves import plot_training
 
     rows = []
     for framework in ("snntorch", "norse"):

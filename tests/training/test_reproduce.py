@@ -2,7 +2,7 @@ import pytest
 
 from snninit_adapters.training import data as data_module
 from snninit_adapters.training.data import DatasetNotFoundError
-from snninit_adapters.training.experiment import run_training
+from snninit_adapters.training.reproduce import run_training
 from tests.training._files import write_mnist
 
 
