@@ -33,7 +33,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
 from snninit_adapters.errors import SNNInitError
-from snninit_adapters.model import INPUT, Atom, atoms, call, data_tensors, forward_pass, tensors
+from snninit_adapters.model import INPUT, Atom, atoms, call, forward_pass, tensors
 
 __all__ = ["INPUT", "Graph", "Link", "discover", "discover_sequential"]
 
@@ -170,7 +170,7 @@ class _Tracer(TorchFunctionMode):
     def pre_hook(self, name: str) -> Callable[..., None]:
         def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
             if self.depth == 0:
-                for tensor in data_tensors((args, kwargs)):
+                for tensor in tensors((args, kwargs), states=False):
                     provenance = self.provenance.get(id(tensor), {})
                     for source, ops in provenance.items():
                         self.graph.edges.add((source, name, tuple(sorted(ops))))

@@ -3,7 +3,8 @@
 - :func:`unwrap` looks through ``torch.compile``, ``DataParallel`` and ``DistributedDataParallel``.
 - :func:`atoms` splits a model into the modules treated as units: a neuron or a weight layer (as the
   adapters say) or a leaf; containers are looked into.
-- :func:`tensors` finds every tensor in an argument structure (tuples, lists, dicts, NamedTuples).
+- :func:`tensors` finds every tensor in an argument structure (tuples, lists, dicts, NamedTuples, which
+  are a Norse module's state and can be left out).
 - :func:`call` calls a model on an example input (a tensor, a tuple of positional arguments or a dict
   of keyword arguments), and :func:`forward_pass` wraps such a run: it removes the hooks it was given
   whatever happens and turns the model's own error into one that names the input's shapes and the
@@ -33,7 +34,6 @@ __all__ = [
     "arguments",
     "atoms",
     "call",
-    "data_tensors",
     "forward_pass",
     "input_error",
     "no_neuron_error",
@@ -124,30 +124,26 @@ def atoms(model: nn.Module, manager: pluggy.PluginManager) -> dict[str, Atom]:
     return found
 
 
-def tensors(obj: Any) -> Iterator[torch.Tensor]:
-    """Every tensor in ``obj``, searching tuples (NamedTuples included), lists and dict values."""
-    if isinstance(obj, torch.Tensor):
-        yield obj
-    elif isinstance(obj, dict):
-        for value in obj.values():
-            yield from tensors(value)
-    elif isinstance(obj, list | tuple):
-        for value in obj:
-            yield from tensors(value)
+def tensors(obj: Any, *, states: bool = True) -> Iterator[torch.Tensor]:
+    """Every tensor in ``obj``, searching tuples, lists and dict values.
 
+    Args:
+        obj: A tensor or a structure of them.
+        states: Also search NamedTuples; False skips them as a module's state (Norse), not its data.
 
-def data_tensors(obj: Any) -> Iterator[torch.Tensor]:
-    """Like :func:`tensors`, but skips NamedTuples: a module's state (Norse), not its data input."""
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
+    Yields:
+        The tensors, in order.
+    """
+    if isinstance(obj, tuple) and hasattr(obj, "_fields") and not states:
         return
     if isinstance(obj, torch.Tensor):
         yield obj
     elif isinstance(obj, dict):
         for value in obj.values():
-            yield from data_tensors(value)
+            yield from tensors(value, states=states)
     elif isinstance(obj, list | tuple):
         for value in obj:
-            yield from data_tensors(value)
+            yield from tensors(value, states=states)
 
 
 def arguments(example_input: Any) -> tuple[tuple[Any, ...], dict[str, Any]]:
