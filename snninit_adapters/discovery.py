@@ -20,10 +20,7 @@ Tensors are keyed by ``id``; every tracked tensor is kept alive for the whole pa
 
 from __future__ import annotations
 
-import copy
-from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
@@ -33,94 +30,22 @@ from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
 
 from snninit_adapters.errors import SNNInitError
-from snninit_adapters.model import INPUT, Atom, atoms, call, forward_pass, tensors
+from snninit_adapters.graph import Graph, Link
+from snninit_adapters.model import (
+    INPUT,
+    Atom,
+    atoms,
+    call,
+    copy_model,
+    forward_pass,
+    reset_state,
+    strip_compiled,
+    tensors,
+)
 
 __all__ = ["INPUT", "Graph", "Link", "discover", "discover_sequential"]
 
 _Provenance = dict[str, frozenset[str]]
-
-
-@dataclass(frozen=True)
-class Link:
-    """A neuron, weight layer or ``<input>`` reached from a weight layer, and what lies on the way.
-
-    Attributes:
-        name: The atom reached (``"<input>"`` for the model's input).
-        path: Modules (``"mod:BatchNorm2d"``) and functional ops (``"max_pool2d"``) passed on the way, in order.
-    """
-
-    name: str
-    path: tuple[str, ...]
-
-
-@dataclass
-class Graph:
-    """The data flow between atoms seen in one forward pass (or read from module order).
-
-    Attributes:
-        atoms: Every atom by name, in model order.
-        edges: ``(source, target, ops)`` triples; ``ops`` are the functional ops between them.
-        input_moments: For atoms that received tensors coming only from the model input: the sum of
-            squares and the element count of those tensors (to estimate :math:`E[x^2]`).
-        method: ``"forward pass"`` or ``"module order"``.
-    """
-
-    atoms: dict[str, Atom]
-    edges: set[tuple[str, str, tuple[str, ...]]] = field(default_factory=set)
-    input_moments: dict[str, tuple[float, int]] = field(default_factory=dict)
-    method: str = "forward pass"
-
-    _adjacency: tuple[int, dict[tuple[str, bool], list[tuple[str, tuple[str, ...]]]]] = field(
-        default=(-1, {}), init=False, repr=False, compare=False
-    )
-
-    def _neighbours(self, name: str, forward: bool) -> list[tuple[str, tuple[str, ...]]]:
-        """Successors (``forward``) or predecessors of an atom, sorted; indexed once per set of edges."""
-        size, index = self._adjacency
-        if size != len(self.edges):  # edges only grow while tracing: rebuild when they did
-            index = defaultdict(list)
-            for source, target, ops in self.edges:
-                index[(source, True)].append((target, ops))
-                index[(target, False)].append((source, ops))
-            for neighbours in index.values():
-                neighbours.sort()
-            self._adjacency = (len(self.edges), index)
-        return index.get((name, forward), [])
-
-    def walk(self, start: str, *, forward: bool) -> list[Link]:
-        """Neurons, weight layers or the input reached from ``start``, through any other atoms.
-
-        Args:
-            start: The atom to start from.
-            forward: True to follow the data flow (downstream), False to go against it (upstream).
-
-        Returns:
-            The atoms reached, each with its path; ``start`` itself when the flow loops back to it.
-        """
-        found: dict[str, tuple[str, ...]] = {}
-        stack: list[tuple[str, tuple[str, ...]]] = [(start, ())]
-        seen: set[str] = set()
-        while stack:
-            node, path = stack.pop()
-            for neighbour, ops in self._neighbours(node, forward):
-                step = ops if forward else tuple(reversed(ops))
-                new_path = (*path, *step) if forward else (*step, *path)
-                atom = self.atoms.get(neighbour)
-                if neighbour in (INPUT, start) or (atom is not None and atom.role != "other"):
-                    found.setdefault(neighbour, new_path)
-                    continue
-                if neighbour in seen:
-                    continue
-                seen.add(neighbour)
-                assert atom is not None
-                marker = f"mod:{type(atom.module).__name__}"
-                stack.append((neighbour, (*new_path, marker) if forward else (marker, *new_path)))
-        return [Link(name, path) for name, path in found.items()]
-
-    def input_second_moment(self, name: str) -> float | None:
-        """:math:`E[x^2]` of the model-input tensors that reached atom ``name``, if any did."""
-        total, count = self.input_moments.get(name, (0.0, 0))
-        return total / count if count else None
 
 
 def _op_name(func: Callable[..., Any]) -> str:
@@ -129,7 +54,7 @@ def _op_name(func: Callable[..., Any]) -> str:
 
 
 class _Tracer(TorchFunctionMode):
-    """Carries provenance through functional ops and records edges at atom boundaries."""
+    """Carries provenance through functional ops and records edges, calls and moments at atom boundaries."""
 
     def __init__(self, atoms: dict[str, Atom]) -> None:
         super().__init__()
@@ -138,6 +63,9 @@ class _Tracer(TorchFunctionMode):
         self.provenance: dict[int, _Provenance] = {}
         self.alive: list[torch.Tensor] = []
         self.graph = Graph(atoms=atoms)
+        self.data_atoms: set[str] = set()  # "other" atoms every call of which took data-only inputs
+        self.mixed_atoms: set[str] = set()  # "other" atoms some call of which did not
+        self.data_calls: list[bool] = []  # per "other" call in flight: were all its inputs data-only?
 
     def tag(self, tensor: torch.Tensor, provenance: _Provenance) -> None:
         self.provenance[id(tensor)] = provenance
@@ -149,6 +77,10 @@ class _Tracer(TorchFunctionMode):
             for source, ops in self.provenance.get(id(tensor), {}).items():
                 merged[source] = merged.get(source, frozenset()) | ops
         return merged
+
+    def data_only(self, provenance: _Provenance) -> bool:
+        """Whether a tensor depends on the model input alone (through ops and non-neuron, non-weight atoms)."""
+        return bool(provenance) and all(source == INPUT or source in self.data_atoms for source in provenance)
 
     def __torch_function__(
         self,
@@ -167,17 +99,31 @@ class _Tracer(TorchFunctionMode):
                     self.tag(tensor, {source: ops | {op} for source, ops in merged.items()})
         return out
 
+    def record_inputs(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+        """Record one call's edges, direct sources and input moments; True if all its inputs were data-only."""
+        role = self.atoms[name].role
+        sources: set[str] = set()
+        data = True
+        for tensor in tensors((args, kwargs), states=False):
+            provenance = self.provenance.get(id(tensor), {})
+            for source, ops in provenance.items():
+                self.graph.edges.add((source, name, tuple(sorted(ops))))
+            sources |= set(provenance)
+            if self.data_only(provenance):
+                self.graph.data_inputs[name].add(tensor, exact=True)
+            elif provenance:
+                data = False
+            if role != "other":
+                self.graph.inputs[name].add(tensor)
+        self.graph.calls[name].append(frozenset(sources))
+        return data and bool(sources)
+
     def pre_hook(self, name: str) -> Callable[..., None]:
         def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
             if self.depth == 0:
-                for tensor in tensors((args, kwargs), states=False):
-                    provenance = self.provenance.get(id(tensor), {})
-                    for source, ops in provenance.items():
-                        self.graph.edges.add((source, name, tuple(sorted(ops))))
-                    if set(provenance) == {INPUT} and tensor.is_floating_point():
-                        total, count = self.graph.input_moments.get(name, (0.0, 0))
-                        squares = float(tensor.detach().double().square().sum())
-                        self.graph.input_moments[name] = (total + squares, count + tensor.numel())
+                data = self.record_inputs(name, args, kwargs)
+                if self.atoms[name].role == "other":
+                    self.data_calls.append(data)
             self.depth += 1
 
         return hook
@@ -185,9 +131,25 @@ class _Tracer(TorchFunctionMode):
     def post_hook(self, name: str) -> Callable[..., None]:
         def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
             self.depth -= 1
-            if self.depth == 0:
-                for tensor in tensors(output):
-                    self.tag(tensor, {name: frozenset()})
+            if self.depth != 0:
+                return
+            role = self.atoms[name].role
+            if role == "other":
+                data = self.data_calls.pop()
+                if data and name not in self.mixed_atoms:
+                    self.data_atoms.add(name)
+                else:
+                    self.mixed_atoms.add(name)
+                    self.data_atoms.discard(name)
+            for tensor in tensors(output):
+                self.tag(tensor, {name: frozenset()})
+            produced = tensors(output, states=False)
+            if role == "neuron":  # its spikes: the first tensor (snnTorch's output=True adds the membrane)
+                first = next(produced, None)
+                produced = iter(() if first is None else (first,))
+            if role != "other":
+                for tensor in produced:
+                    self.graph.outputs[name].add(tensor)
 
         return hook
 
@@ -211,9 +173,11 @@ def discover(
         SNNInitError: If the model cannot run on ``example_input``; the message carries the model's
             error and a hint about the frameworks' time layouts.
     """
-    replica = copy.deepcopy(model)
+    replica = copy_model(model)
     replica.eval()
+    notes = strip_compiled(replica)
     tracer = _Tracer(atoms(replica, manager))
+    tracer.graph.notes.extend(notes)
     handles: list[RemovableHandle] = []
     try:
         with forward_pass(example_input, handles):
@@ -222,11 +186,11 @@ def discover(
                 handles.append(atom.module.register_forward_hook(tracer.post_hook(name), with_kwargs=True))
             for tensor in tensors(example_input):
                 tracer.tag(tensor, {INPUT: frozenset()})
-            manager.hook.snninit_reset_state(model=replica)
+            reset_state(manager, replica)
             with torch.no_grad(), tracer:
                 call(replica, example_input)
     finally:
-        manager.hook.snninit_reset_state(model=replica)
+        reset_state(manager, replica)
     return tracer.graph
 
 

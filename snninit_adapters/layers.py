@@ -18,6 +18,10 @@ class WeightLayerSpec:
         bias: Name of the bias parameter, or None.
         transposed: True for a transposed-convolution layout ``(c_in, c_out/groups, *k)``.
         groups: The layer's groups.
+        effective: Name of a method of the module that returns the weight its forward uses, when that is
+            not the parameter itself (SpikingJelly's ``WSConv2d.get_weight``); None otherwise.
+        normalised: Why the scale written into ``weight`` does not reach the forward (weight
+            standardisation), for the report; "" when it does.
     """
 
     kind: str
@@ -25,6 +29,8 @@ class WeightLayerSpec:
     bias: str | None = "bias"
     transposed: bool = False
     groups: int = 1
+    effective: str | None = None
+    normalised: str = ""
 
 
 @dataclass(frozen=True)

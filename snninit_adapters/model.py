@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from torch import nn
 from torch.utils.hooks import RemovableHandle
 
 from snninit_adapters.errors import SNNInitError
+from snninit_adapters.plugins import adapter_errors
 
 __all__ = [
     "INPUT",
@@ -34,9 +36,13 @@ __all__ = [
     "arguments",
     "atoms",
     "call",
+    "copy_model",
     "forward_pass",
     "input_error",
+    "named_modules",
     "no_neuron_error",
+    "reset_state",
+    "strip_compiled",
     "tensors",
     "unwrap",
 ]
@@ -82,11 +88,80 @@ def unwrap(model: nn.Module) -> tuple[nn.Module, list[str]]:
         return model, notes
 
 
-def _classify(module: nn.Module, manager: pluggy.PluginManager) -> Role | None:
-    if manager.hook.snninit_is_neuron(module=module):
-        return "neuron"
-    if manager.hook.snninit_weight_layer(module=module) is not None:
-        return "weight"
+def _compiled(module: nn.Module) -> nn.Module | None:
+    """The module inside ``torch.compile``'s ``OptimizedModule``, or None for any other module."""
+    inner = getattr(module, "_orig_mod", None)
+    return inner if isinstance(inner, nn.Module) else None
+
+
+def copy_model(model: nn.Module) -> nn.Module:
+    """A deep copy of ``model`` for the library's private runs, the deprecated ``nn.utils.weight_norm`` included.
+
+    That hook keeps its computed weight as a plain attribute, a non-leaf tensor that ``copy.deepcopy``
+    refuses; the attribute is taken off for the copy and put back at once (the hook recomputes it before
+    every forward anyway).
+    """
+    computed = []
+    for module in model.modules():
+        for hook in module._forward_pre_hooks.values():
+            name = getattr(hook, "name", None)
+            if type(hook).__name__ == "WeightNorm" and isinstance(name, str) and name in module.__dict__:
+                computed.append((module, name, module.__dict__.pop(name)))
+    try:
+        replica = copy.deepcopy(model)
+    finally:
+        for module, name, value in computed:
+            module.__dict__[name] = value
+    for original, copied in zip(model.modules(), replica.modules(), strict=True):
+        for module, name, _ in computed:
+            if module is original:
+                hook = next(h for h in copied._forward_pre_hooks.values() if getattr(h, "name", None) == name)
+                copied.__dict__[name] = hook.compute_weight(copied)
+    return replica
+
+
+def strip_compiled(model: nn.Module) -> list[str]:
+    """Replace every ``torch.compile``'d submodule of ``model`` by the module it compiles, in place.
+
+    Only for the library's private copies of a model: discovery and the monitor trace the modules
+    themselves, which a compiled submodule would hide behind its compiled code.
+
+    Args:
+        model: The copy to change.
+
+    Returns:
+        One note per submodule unwrapped.
+    """
+    notes = []
+    for parent_name, parent in list(model.named_modules()):
+        for child_name, child in list(parent.named_children()):
+            inner = _compiled(child)
+            if inner is not None:
+                setattr(parent, child_name, inner)
+                full = f"{parent_name}.{child_name}" if parent_name else child_name
+                notes.append(f"traced {full} without its torch.compile wrapper (the compiled module is the same)")
+    return notes
+
+
+def named_modules(model: nn.Module) -> dict[str, nn.Module]:
+    """``model``'s modules by the names its atoms have: ``torch.compile``'s ``_orig_mod`` levels left out."""
+    found: dict[str, nn.Module] = {}
+    for name, module in model.named_modules():
+        if _compiled(module) is not None:
+            continue
+        parts = [part for part in name.split(".") if part != "_orig_mod"] if name else []
+        found.setdefault(".".join(parts) or ROOT, module)
+    found[ROOT] = model
+    return found
+
+
+def _classify(name: str, module: nn.Module, manager: pluggy.PluginManager) -> Role | None:
+    with adapter_errors(manager, "snninit_is_neuron", name, module):
+        if manager.hook.snninit_is_neuron(module=module):
+            return "neuron"
+    with adapter_errors(manager, "snninit_weight_layer", name, module):
+        if manager.hook.snninit_weight_layer(module=module) is not None:
+            return "weight"
     if next(module.children(), None) is None:
         return "other"
     return None
@@ -113,12 +188,13 @@ def atoms(model: nn.Module, manager: pluggy.PluginManager) -> dict[str, Atom]:
         if id(module) in seen:
             return
         seen.add(id(module))
-        role = _classify(module, manager)
+        role = _classify(name or ROOT, module, manager)
         if role is not None:
             found[name or ROOT] = Atom(name or ROOT, module, role)
             return
         for child_name, child in module.named_children():
-            visit(f"{name}.{child_name}" if name else child_name, child)
+            inner = _compiled(child)  # a torch.compile'd submodule: its atoms are the compiled module's
+            visit(f"{name}.{child_name}" if name else child_name, inner if inner is not None else child)
 
     visit("", model)
     return found
@@ -195,6 +271,12 @@ def forward_pass(example_input: Any, handles: list[RemovableHandle]) -> Iterator
     finally:
         for handle in handles:
             handle.remove()
+
+
+def reset_state(manager: pluggy.PluginManager, model: nn.Module) -> None:
+    """Reset the state of every neuron of ``model`` through the adapters; a failing hook names its plugin."""
+    with adapter_errors(manager, "snninit_reset_state", ROOT, model):
+        manager.hook.snninit_reset_state(model=model)
 
 
 def no_neuron_error(manager: pluggy.PluginManager, found: dict[str, Atom]) -> SNNInitError:

@@ -18,7 +18,6 @@ excess kurtosis :math:`n M_4 / M_2^2 - 3` (``scipy.stats.skew``/``kurtosis`` wit
 
 from __future__ import annotations
 
-import copy
 import csv
 import inspect
 import math
@@ -31,7 +30,17 @@ import torch
 from torch import nn
 
 from snninit_adapters.errors import SNNInitError
-from snninit_adapters.model import arguments, atoms, forward_pass, no_neuron_error, tensors, unwrap
+from snninit_adapters.model import (
+    arguments,
+    atoms,
+    copy_model,
+    forward_pass,
+    no_neuron_error,
+    reset_state,
+    strip_compiled,
+    tensors,
+    unwrap,
+)
 from snninit_adapters.moments import RunningMoments
 from snninit_adapters.plugins import get_plugin_manager
 
@@ -367,7 +376,8 @@ def measure_activity(model: nn.Module, example_input: Any, *, steps: int | None 
     _check_steps(steps)
     model, notes = unwrap(model)
     manager = get_plugin_manager()
-    replica = copy.deepcopy(model)
+    replica = copy_model(model)
+    notes.extend(strip_compiled(replica))
     found = atoms(replica, manager)
     neurons = {name: atom.module for name, atom in found.items() if atom.role == "neuron"}
     if not neurons:
@@ -377,7 +387,7 @@ def measure_activity(model: nn.Module, example_input: Any, *, steps: int | None 
     monitor = _Monitor(manager, neurons)
     handles = [module.register_forward_hook(monitor.hook(name), with_kwargs=True) for name, module in neurons.items()]
     with forward_pass(example_input, handles):
-        manager.hook.snninit_reset_state(model=replica)
+        reset_state(manager, replica)
         with torch.no_grad():
             _run(replica, example_input, steps, notes)
     return monitor.report(notes)

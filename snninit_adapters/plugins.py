@@ -10,6 +10,9 @@ import importlib
 import importlib.metadata
 import os
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pluggy
 
@@ -23,6 +26,7 @@ __all__ = [
     "FRAMEWORK_EXTRAS",
     "MissingFrameworkError",
     "PluginLoadWarning",
+    "adapter_errors",
     "get_plugin_manager",
     "require_framework",
 ]
@@ -118,3 +122,52 @@ def get_plugin_manager(*, reload: bool = False) -> pluggy.PluginManager:
     if _manager is None or reload:
         _manager = _new_manager()
     return _manager
+
+
+def _implementing_plugin(manager: pluggy.PluginManager, hook: str, error: BaseException) -> str | None:
+    """The plugin whose implementation of ``hook`` the error was raised in (the innermost one on its traceback)."""
+    codes = {}
+    for impl in getattr(manager.hook, hook).get_hookimpls():
+        function = impl.function
+        while function is not None:
+            code = getattr(function, "__code__", None)
+            if code is not None:
+                codes[code] = impl.plugin_name
+            function = getattr(function, "__wrapped__", None)
+    found = None
+    traceback = error.__traceback__
+    while traceback is not None:
+        found = codes.get(traceback.tb_frame.f_code, found)
+        traceback = traceback.tb_next
+    return found
+
+
+@contextmanager
+def adapter_errors(manager: pluggy.PluginManager, hook: str, name: str, module: Any) -> Iterator[None]:
+    """Turn an unexpected error inside an adapter's hook into one that names the plugin, the hook and the module.
+
+    The library's own :class:`SNNInitError` (an adapter saying what is wrong with a neuron) passes
+    through; any other exception becomes an :class:`SNNInitError` with the original as its cause.
+
+    Args:
+        manager: The plugin manager the hook is called on.
+        hook: The hook's name (``"snninit_neuron_record"``).
+        name: The module's name in the model.
+        module: The module the hook was called for.
+
+    Raises:
+        SNNInitError: If the block raised anything but an :class:`SNNInitError` (or a ``BaseException``
+            such as ``KeyboardInterrupt``, which passes through).
+    """
+    try:
+        yield
+    except SNNInitError:
+        raise
+    except Exception as error:
+        plugin = _implementing_plugin(manager, hook, error)
+        who = f"the adapter plugin {plugin!r}" if plugin else "an adapter plugin"
+        raise SNNInitError(
+            f"{who} failed in its {hook} hook on module {name!r} ({type(module).__name__}): "
+            f"{type(error).__name__}: {error}; the model was not changed. Report it to the plugin's authors, or "
+            f"disable third-party plugins with {DISABLE_ENV}=1"
+        ) from error

@@ -58,12 +58,14 @@ class LayerReport:
         downstream: Neurons it drives; empty for a readout.
         firing_probability: :math:`P(u > \theta)` of the upstream neurons used in the rule (None for data input).
         input_second_moment: :math:`E[x^2]` of its input used in the rule.
-        old_std: Weight std before.
+        old_std: Std of the weight the layer used before (its effective weight: after any parametrization).
         new_std: Weight std of the law it was (or would be) drawn from.
         new_mean: Weight mean of that law.
         distribution: ``"normal"`` or ``"uniform"``.
         bias: What happened to the bias: ``"zeroed"``, ``"kept"`` or ``"none"``.
         warnings: Anything that makes the rule approximate here.
+        realised_std: After the write, the std of the weight the layer uses in its forward (the drawn values,
+            through any parametrization); None for a dry run.
     """
 
     name: str
@@ -79,6 +81,7 @@ class LayerReport:
     distribution: str
     bias: str
     warnings: tuple[str, ...] = ()
+    realised_std: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serialisable dict."""
@@ -179,7 +182,7 @@ class InitReport:
                 ", ".join(link.describe() for link in layer.downstream) or "- (readout)",
                 "-" if layer.firing_probability is None else f"{layer.firing_probability:.4f}",
                 f"{layer.old_std:.4g}",
-                f"{layer.new_std:.4g}",
+                f"{layer.new_std if layer.realised_std is None else layer.realised_std:.4g}",
                 layer.bias,
             )
             for layer in self.layers

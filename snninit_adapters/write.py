@@ -1,13 +1,16 @@
-"""Write a plan into the model: every planned tensor or none.
+"""Write a plan into the model: every planned tensor or none, whatever the exit.
 
-Every new weight is drawn first (nothing of the model is touched while drawing); then the weights are
-copied in and the biases zeroed, keeping a backup of each tensor before it changes; if anything fails,
-every tensor already written is restored from its backup, in reverse order, bit for bit.
+Every new weight is drawn first (nothing of the model is touched while drawing); then each weight is
+written (in place, or through its parametrization) and each bias zeroed, keeping a backup of every
+tensor before it changes; then the ``after`` step runs (the adapters' reset of the neurons' state)
+and the effective weights' std is read back for the report. If anything raises before the end,
+``KeyboardInterrupt`` included, every tensor already written is restored from its backup, newest
+first, bit for bit, and the exception goes on.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -17,31 +20,57 @@ from snninit_adapters.plan import PlannedLayer
 __all__ = ["write_plan"]
 
 
-def write_plan(layers: Sequence[PlannedLayer], generator: torch.Generator | None) -> None:
-    """Draw every planned weight, then write them all; on any failure restore what was written.
+def _draw(layers: Sequence[PlannedLayer], generator: torch.Generator | None) -> list[torch.Tensor | None]:
+    """The new value of every weight a layer writes (None for one tied to an earlier layer's)."""
+    device = generator.device if generator is not None else torch.device("cpu")
+    values: list[torch.Tensor | None] = []
+    for layer in layers:
+        if not layer.writes:
+            values.append(None)
+            continue
+        weight = layer.target.effective()
+        value = torch.empty(weight.shape, dtype=weight.dtype, device=device)
+        fill_(value, layer.law, generator)
+        values.append(value)
+    return values
+
+
+def _std(tensor: torch.Tensor) -> float:
+    values = tensor.detach()
+    return float(values.std()) if values.numel() > 1 else 0.0
+
+
+def write_plan(
+    layers: Sequence[PlannedLayer], generator: torch.Generator | None, *, after: Callable[[], None] | None = None
+) -> list[float]:
+    """Draw every planned weight, write them all and run ``after``; on any exit before the end, restore all.
 
     Args:
         layers: The plan's layers.
         generator: The generator to draw from (its device is where the values are drawn).
+        after: Runs once everything is written (inside the rollback: if it raises, the weights are restored).
+
+    Returns:
+        The std of each layer's effective weight after the write, in layer order.
     """
-    device = generator.device if generator is not None else torch.device("cpu")
-    values = []
-    for layer in layers:
-        value = torch.empty(layer.weight.shape, dtype=layer.weight.dtype, device=device)
-        fill_(value, layer.law, generator)
-        values.append(value)
+    values = _draw(layers, generator)
     backups: list[tuple[torch.Tensor, torch.Tensor]] = []
     try:
         with torch.no_grad():
             for layer, value in zip(layers, values, strict=True):
-                backups.append((layer.weight, layer.weight.detach().clone()))
-                layer.weight.copy_(value)
+                if value is not None:
+                    backups.extend((tensor, tensor.detach().clone()) for tensor in layer.target.tensors())
+                    layer.target.write(value.to(layer.target.effective().device))
                 if layer.bias is not None:
                     backups.append((layer.bias, layer.bias.detach().clone()))
                     layer.bias.zero_()
-    except Exception as error:
+            realised = [_std(layer.target.effective()) for layer in layers]
+        if after is not None:
+            after()
+    except BaseException as error:
         _restore(backups, error)
         raise
+    return realised
 
 
 def _restore(backups: list[tuple[torch.Tensor, torch.Tensor]], error: BaseException) -> None:

@@ -7,13 +7,14 @@ from torch import nn
 from snninit_adapters import SNNInitError, WeightLaw
 from snninit_adapters.plan import PlannedLayer
 from snninit_adapters.report import LayerReport
+from snninit_adapters.targets import weight_target
 from snninit_adapters.write import write_plan
 
 
 def planned(layer: nn.Linear, std: float = 0.5) -> PlannedLayer:
     report = LayerReport(layer.__class__.__name__, "Linear", layer.in_features, (), (), None, 1.0, 0.0, std, 0.0,
                          "normal", "zeroed")  # fmt: skip
-    return PlannedLayer(report, layer.weight, layer.bias, WeightLaw("normal", std))
+    return PlannedLayer(report, weight_target(layer, "weight"), layer.bias, WeightLaw("normal", std))
 
 
 def test_every_weight_is_drawn_from_its_law_and_every_bias_zeroed():
@@ -28,8 +29,9 @@ def test_a_failure_while_copying_restores_the_tensors_already_written():
     layers = [nn.Linear(4, 4), nn.Linear(4, 4)]
     before = [(layer.weight.detach().clone(), layer.bias.detach().clone()) for layer in layers]
     broken = planned(layers[1])
-    overlapping = torch.zeros(1).expand(4, 4)  # copying into it fails: its elements share one memory location
-    broken = PlannedLayer(broken.report, overlapping, broken.bias, broken.law)
+    holder = nn.Module()
+    holder.weight = torch.zeros(1).expand(4, 4)  # copying into it fails: its elements share one memory location
+    broken = PlannedLayer(broken.report, weight_target(holder, "weight"), broken.bias, broken.law)
     with pytest.raises(RuntimeError):
         write_plan([planned(layers[0]), broken], None)
     for layer, (weight, bias) in zip(layers, before, strict=True):

@@ -37,6 +37,7 @@ from snninit_adapters.theory.methods import (
     micheli2024_law,
     zenke2021_law,
 )
+from snninit_adapters.theory.pooling import max_of_normals, max_pool_firing_probability
 from snninit_adapters.theory.variance import snn_weight_variance, weight_variance
 
 __all__ = [
@@ -62,6 +63,8 @@ __all__ = [
     "lee2016_threshold",
     "log_firing_probability",
     "lower_fixed_point",
+    "max_of_normals",
+    "max_pool_firing_probability",
     "max_threshold",
     "mean_firing_probability",
     "membrane_variance_moments",

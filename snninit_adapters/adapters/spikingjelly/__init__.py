@@ -32,7 +32,7 @@ from snninit_adapters.adapters.spikingjelly.activity import prepare_activity, st
 from snninit_adapters.adapters.spikingjelly.modules import FRAMEWORK, is_neuron, is_spikingjelly_module, reset_module
 from snninit_adapters.adapters.spikingjelly.neurons import read_neuron
 from snninit_adapters.hookspecs import hookimpl
-from snninit_adapters.layers import OwnedWeight
+from snninit_adapters.layers import OwnedWeight, WeightLayerSpec
 from snninit_adapters.neurons import NeuronRecord
 
 __all__ = [
@@ -43,7 +43,10 @@ __all__ = [
     "snninit_prepare_activity",
     "snninit_reset_state",
     "snninit_step_activity",
+    "snninit_weight_layer",
 ]
+
+_STANDARDISED = ("WSConv2d", "WSLinear")
 
 
 @hookimpl
@@ -81,6 +84,34 @@ def snninit_neuron_record(module: nn.Module) -> NeuronRecord | None:
         SNNInitError: If the threshold can neither be read nor probed, or the input gain is not positive.
     """
     return read_neuron(module)
+
+
+@hookimpl
+def snninit_weight_layer(module: nn.Module) -> WeightLayerSpec | None:
+    """``WSConv2d``/``WSLinear``: weight standardisation, so the forward uses ``get_weight()``, not ``weight``.
+
+    Their forward standardises each output channel of ``weight`` to mean 0 and variance
+    ``1 / fan_in`` and multiplies it by the learnable ``gain``: the scale written into ``weight`` never
+    reaches the forward. The spec says so, and names ``get_weight`` so the report can show the std of
+    the weight the layer really uses.
+
+    Args:
+        module: Any module of the model.
+
+    Returns:
+        The spec for a weight-standardised SpikingJelly layer, None otherwise.
+    """
+    if not is_spikingjelly_module(module) or type(module).__name__ not in _STANDARDISED:
+        return None
+    return WeightLayerSpec(
+        kind=type(module).__name__,
+        groups=module.groups if isinstance(module, nn.Conv2d) else 1,
+        effective="get_weight",
+        normalised=(
+            f"{type(module).__name__} standardises each output channel of its weight (weight standardisation): "
+            "the scale written into weight is normalised away, and the layer's std is gain / sqrt(fan_in)"
+        ),
+    )
 
 
 def _owned_weight(name: str, kind: str) -> OwnedWeight:
