@@ -203,8 +203,11 @@ class LayerRule:
             warnings.append(
                 f"pooling between {link.name} and this layer changes E[x^2]; the rule uses the neuron's rate"
             )
-        pooled = [source.name for source in self.graph.walk(link.name, forward=False)
-                  if self.role(source.name) == "weight" and any("max" in step.lower() for step in source.path)]  # fmt: skip
+        pooled = [
+            source.name
+            for source in self.graph.walk(link.name, forward=False)
+            if self.role(source.name) == "weight" and any("max" in step.lower() for step in source.path)
+        ]
         if pooled:
             warnings.append(
                 f"{link.name} is driven through a max-pool (by {', '.join(pooled)}): it fires more often than the "
@@ -258,8 +261,8 @@ class LayerRule:
                 theta = float(np.mean(self.records[link.name].theta)) / math.sqrt(share)
                 warnings.append(
                     f"max-pooling between this layer and {link.name} gives each neuron the largest of "
-                    f"{k if size else 'k (here 4 for a 2 x 2 window)'} values: for independent Gaussian values of std s "
-                    f"its membrane has mean {mean:.3g} s and variance {variance:.3g} s^2, and it fires "
+                    f"{k if size else 'k (here 4 for a 2 x 2 window)'} values: for independent Gaussian values of "
+                    f"std s its membrane has mean {mean:.3g} s and variance {variance:.3g} s^2, and it fires "
                     f"at {max_pool_firing_probability(theta, k):.3g} instead of {float(firing_probability(theta)):.3g}"
                     "; the one-step rule does not model this"
                 )

@@ -12,7 +12,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrizations, parametrize
 
-from snninit_adapters import SNNInitError, apply_snn_init, get_plugin_manager, hookimpl, snn_weight_variance
+from snninit_adapters import SNNInitError, apply_snn_init, hookimpl, snn_weight_variance
 from snninit_adapters.theory import firing_probability
 from tests._toy import ToyNeuron, registered
 
@@ -86,7 +86,8 @@ def chain(first: nn.Module) -> nn.Sequential:
 def test_pattern_weight_norm_is_written_through_its_magnitude_and_direction(kind):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)  # the old weight_norm is deprecated
-        layer = (parametrizations.weight_norm if kind.startswith("param") else nn.utils.weight_norm)(nn.Linear(800, 600))
+        wrap = parametrizations.weight_norm if kind.startswith("param") else nn.utils.weight_norm
+        layer = wrap(nn.Linear(800, 600))
     model = chain(layer)
     x = torch.randn(16, 800, generator=gen(5))
     report = apply_snn_init(model, x, generator=gen())
@@ -236,7 +237,8 @@ def test_pattern_two_layers_summed_into_one_population_share_the_target(branches
 class PooledConv(nn.Module):
     def __init__(self):
         super().__init__()
-        self.lif0, self.conv, self.pool, self.lif1 = ToyNeuron(), nn.Conv2d(1, 8, 3, padding=1), nn.MaxPool2d(2), ToyNeuron()
+        self.lif0, self.conv, self.lif1 = ToyNeuron(), nn.Conv2d(1, 8, 3, padding=1), ToyNeuron()
+        self.pool = nn.MaxPool2d(2)
 
     def forward(self, x):
         return self.lif1(self.pool(self.conv(self.lif0(x))))
