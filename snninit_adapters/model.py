@@ -115,8 +115,9 @@ def copy_model(model: nn.Module) -> nn.Module:
     for original, copied in zip(model.modules(), replica.modules(), strict=True):
         for module, name, _ in computed:
             if module is original:
-                hook: Any = next(h for h in copied._forward_pre_hooks.values() if getattr(h, "name", None) == name)
-                copied.__dict__[name] = hook.compute_weight(copied)
+                hooks = copied._forward_pre_hooks.values()
+                weight_norm: Any = next(h for h in hooks if getattr(h, "name", None) == name)
+                copied.__dict__[name] = weight_norm.compute_weight(copied)
     return replica
 
 
