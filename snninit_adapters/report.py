@@ -128,6 +128,16 @@ class ChainSurvival:
         return f"{text}; {self.advice}" if self.advice else text
 
 
+_SHOWN_LINKS = 3  # a table cell lists this many neighbours; the rest are counted (to_dicts has them all)
+
+
+def _links(links: tuple[NeuronLink, ...]) -> str:
+    if len(links) <= _SHOWN_LINKS:
+        return ", ".join(link.describe() for link in links)
+    shown = ", ".join(link.describe() for link in links[: _SHOWN_LINKS - 1])
+    return f"{shown}, +{len(links) - _SHOWN_LINKS + 1} more"
+
+
 @dataclass(frozen=True)
 class InitReport:
     """The plan of :func:`~snninit_adapters.apply_snn_init` and, unless it was a dry run, what it did.
@@ -178,8 +188,8 @@ class InitReport:
                 layer.name,
                 layer.kind,
                 str(layer.fan_in),
-                ", ".join(link.describe() for link in layer.upstream) or "-",
-                ", ".join(link.describe() for link in layer.downstream) or "- (readout)",
+                _links(layer.upstream) or "-",
+                _links(layer.downstream) or "- (readout)",
                 "-" if layer.firing_probability is None else f"{layer.firing_probability:.4f}",
                 f"{layer.old_std:.4g}",
                 f"{layer.new_std if layer.realised_std is None else layer.realised_std:.4g}",

@@ -51,6 +51,22 @@ _SHAPE_ONLY = {"view", "reshape", "flatten", "unflatten", "contiguous", "permute
 _MEASURED_TOLERANCE = 0.1  # a measured path factor further than this from 1 is worth a warning
 
 
+def _caveat(path: tuple[str, ...], *, into: bool) -> str | None:
+    """What on a path changes a membrane's (``into`` a neuron) or a layer's input's statistics, unmodelled.
+
+    Normalisation is left out: the layer it follows says so itself, and its scale is a choice of the model's.
+    """
+    steps = " ".join(path).lower()
+    where = "" if into else " of its input"
+    if "max" in steps and "pool" in steps:
+        return "max-pooling (its neurons fire more often)" if into else "max-pooling of its input"
+    if "pool" in steps:
+        return f"pooling{where}"
+    if any(step in _SCALING for step in path) or "mod:scale" in steps:
+        return f"a multiplication{where}"
+    return None
+
+
 @dataclass(frozen=True)
 class UsePlan:
     """The law one use of a layer asks for, and what went into it."""
@@ -203,15 +219,18 @@ class LayerRule:
             warnings.append(
                 f"pooling between {link.name} and this layer changes E[x^2]; the rule uses the neuron's rate"
             )
-        pooled = [
-            source.name
-            for source in self.graph.walk(link.name, forward=False)
-            if self.role(source.name) == "weight" and any("max" in step.lower() for step in source.path)
-        ]
-        if pooled:
+        for module in (self.graph.atoms[name].module for name in link.via):
+            rate = getattr(module, "p", None)
+            if type(module).__name__.startswith("Dropout") and isinstance(rate, float) and 0 < rate < 1:
+                warnings.append(
+                    f"{type(module).__name__}(p={rate:g}) between {link.name} and this layer multiplies E[x^2] by "
+                    f"1 / (1 - p) = {1 / (1 - rate):.3g} while training; discovery and the rule see it in eval mode, "
+                    "where it passes its input on"
+                )
+        for source, cause in self.approximate_drivers(link.name):
             warnings.append(
-                f"{link.name} is driven through a max-pool (by {', '.join(pooled)}): it fires more often than the "
-                "rule's P(u > theta), so this layer's input has a larger E[x^2] than planned"
+                f"{link.name} is driven by {source} through {cause}, which the rule does not model: its firing "
+                "rate, and so this layer's E[x^2], can differ from the rule's P(u > theta)"
             )
         if set(link.path) <= _SHAPE_ONLY or not alone:
             return
@@ -224,6 +243,19 @@ class LayerRule:
                 f"on the example input, what lies between {link.name} and this layer ({', '.join(link.path)}) "
                 f"scales E[x^2] by {factor:.3g} (measured with the model's weights at the time); the rule assumes 1"
             )
+
+    def approximate_drivers(self, neuron: str) -> list[tuple[str, str]]:
+        """(layer, cause) for each layer driving ``neuron`` through, or fed through, what the rule does not model."""
+        found = []
+        for source in self.graph.walk(neuron, forward=False):
+            if self.role(source.name) != "weight":
+                continue
+            causes = [_caveat(source.path, into=True)]
+            causes += [_caveat(link.path, into=False) for link in self.graph.walk(source.name, forward=False)]
+            cause = next((c for c in causes if c), None)
+            if cause:
+                found.append((source.name, cause))
+        return found
 
     def driven(self, downstream: list[Link], warnings: list[str]) -> tuple[float, Any]:
         """The driven neurons' input gain and thresholds in input units (gain 1, None for a readout)."""
@@ -261,7 +293,7 @@ class LayerRule:
                 theta = float(np.mean(self.records[link.name].theta)) / math.sqrt(share)
                 warnings.append(
                     f"max-pooling between this layer and {link.name} gives each neuron the largest of "
-                    f"{k if size else 'k (here 4 for a 2 x 2 window)'} values: for independent Gaussian values of "
+                    f"{k if size else 'k (taken as 4, a 2 x 2 window)'} values: for independent Gaussian values of "
                     f"std s its membrane has mean {mean:.3g} s and variance {variance:.3g} s^2, and it fires "
                     f"at {max_pool_firing_probability(theta, k):.3g} instead of {float(firing_probability(theta)):.3g}"
                     "; the one-step rule does not model this"
