@@ -321,7 +321,7 @@ def conv_net():
 def test_conv_net_multi_step():
     net = conv_net()
     x = torch.rand(2, 8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    report = apply_snn_init(net, x, generator=torch.Generator().manual_seed(1))
+    report = apply_snn_init(net, x, generator=torch.Generator().manual_seed(1), normalisers="keep")
     assert [entry.name for entry in report.layers] == ["0", "5"]
     check_layer(report, "0", net[0].weight, rule_std(9, float(x.double().square().mean()), gain=0.5))
     check_layer(report, "5", net[5].weight, rule_std(512, p_fire(1.0), gain=0.5))
@@ -343,7 +343,7 @@ def test_seq_to_ann_containers():
         neuron.LIFNode(step_mode="m", tau=3.0),
     )
     x = torch.randn(2, 8, 1, 8, 8, generator=torch.Generator().manual_seed(0))
-    report = apply_snn_init(net, x, generator=torch.Generator().manual_seed(1))
+    report = apply_snn_init(net, x, generator=torch.Generator().manual_seed(1), normalisers="keep")
     assert [entry.name for entry in report.layers] == ["0.0", "2.2"]
     check_layer(report, "0.0", net[0][0].weight, rule_std(9, float(x.double().square().mean()), gain=0.5))
     check_layer(report, "2.2", net[2][2].weight, rule_std(512, p_fire(1.0), gain=1 / 3))
@@ -352,6 +352,12 @@ def test_seq_to_ann_containers():
     assert {"mod:AvgPool2d", "mod:Flatten"} <= set(report["2.2"].upstream[0].path)
     assert names(report["2.2"].downstream) == {"3"}
     assert not net[0][0].bias.any()
+    # with the normaliser setting the scale: the conv's output gets unit variance, gamma = 1 / g = 2
+    report = apply_snn_init(net, x, generator=torch.Generator().manual_seed(1))
+    check_layer(report, "0.0", net[0][0].weight, rule_std(9, float(x.double().square().mean())))
+    (normaliser,) = report.normalisers
+    assert normaliser.name == "0.1"
+    assert float(net[0][1].weight.detach().mean()) == pytest.approx(2.0)
 
 
 @pytest.fixture

@@ -44,8 +44,8 @@ def test_zoo_model_tells_the_truth_and_names_every_missed_target(name, mode):
     net, x = build(name, mode)
     report = apply_snn_init(net, x, generator=torch.Generator().manual_seed(1))
     assert_report_tells_the_truth(net, report)
-    normalised = [layer.name for layer in report.layers if any("normalis" in w for w in layer.warnings)]
-    assert len(normalised) >= len(report.layers) - 3, normalised  # all but the classifier's linear layers
+    carried = {normaliser.layer for normaliser in report.normalisers}  # their BatchNorm carries the scale
+    assert len(carried) >= len(report.layers) - 3, carried  # all but the classifier's linear layers
     assert_on_target_or_warned(net, x, report)
 
 
@@ -58,7 +58,11 @@ def test_spiking_resnet_downsample_and_conv2_share_the_target_of_their_sum():
     # without a downsample the identity's spikes are summed in: the conv gets what they leave of the target
     assert any("after the" in w for w in report["layer1.0.conv2"].warnings)
     both = apply_snn_init(net, x, branches="each", dry_run=True)
-    assert both["layer2.0.conv2"].new_std > report["layer2.0.conv2"].new_std
+
+    def gamma(result):
+        return next(n.new_weight for n in result.normalisers if n.layer == "layer2.0.conv2")
+
+    assert gamma(both) == pytest.approx(gamma(report) * 2**0.5)  # the BatchNorm carries the share: 1/g vs sqrt(1/2)/g
 
 
 def test_ottt_vgg_weight_standardisation_and_scale_are_named():

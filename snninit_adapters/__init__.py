@@ -7,6 +7,7 @@ in spiking neural networks", and the seven baselines it compares against.
 from importlib import metadata as _metadata
 
 from snninit_adapters.apply import apply_snn_init
+from snninit_adapters.calibrate import Calibration
 from snninit_adapters.errors import FiringProbabilityUnderflowError, SNNInitError
 from snninit_adapters.hookspecs import hookimpl
 from snninit_adapters.init import (
@@ -29,7 +30,14 @@ from snninit_adapters.layers import OwnedWeight, WeightLayerSpec
 from snninit_adapters.monitor import ActivityReport, measure_activity
 from snninit_adapters.neurons import NeuronRecord
 from snninit_adapters.plugins import MissingFrameworkError, PluginLoadWarning, get_plugin_manager
-from snninit_adapters.report import InitReport, LayerReport, NeuronLink, SkippedWeight
+from snninit_adapters.report import (
+    InitReport,
+    LayerReport,
+    NeuronLink,
+    NormaliserReport,
+    PopulationCalibration,
+    SkippedWeight,
+)
 from snninit_adapters.theory import (
     LayerContext,
     WeightLaw,
@@ -47,6 +55,7 @@ except _metadata.PackageNotFoundError:  # pragma: no cover - running from a sour
 
 __all__ = [
     "ActivityReport",
+    "Calibration",
     "FiringProbabilityUnderflowError",
     "InitMethod",
     "InitReport",
@@ -56,8 +65,10 @@ __all__ = [
     "MissingFrameworkError",
     "NeuronLink",
     "NeuronRecord",
+    "NormaliserReport",
     "OwnedWeight",
     "PluginLoadWarning",
+    "PopulationCalibration",
     "SNNInitError",
     "SkippedWeight",
     "WeightLaw",

@@ -12,27 +12,41 @@ upstream neurons whose membrane has std :math:`\sigma_\text{pre}` (the target, o
 the data, :math:`g_\text{pre}` times the data's r.m.s.), and :math:`E[x^2]` measured on the example
 input for a layer that reads the data. A readout with no downstream neuron uses :math:`g = 1`. With
 :math:`g = a = \sigma_\text{pre} = 1` this is the paper's Eq. 10.
+
+The pipeline reads in order: check the arguments, discover the data flow, plan every layer, calibrate
+the plan if asked, write it atomically, report. ``apply_snn_init`` is kept whole: its signature is the
+library's one entry point and lists, with one line of docstring each, every option a user can pass;
+its body is that pipeline and nothing else.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pluggy
 import torch
 from torch import nn
 
+from snninit_adapters.calibrate import Calibration, calibrate
 from snninit_adapters.discovery import discover, discover_sequential
 from snninit_adapters.errors import SNNInitError
 from snninit_adapters.graph import Graph
 from snninit_adapters.init import get_method
 from snninit_adapters.model import reset_state, tensors, unwrap
-from snninit_adapters.plan import BIAS_POLICIES, BRANCH_POLICIES, FROZEN_POLICIES, PlanOptions, plan_model
+from snninit_adapters.plan import (
+    BIAS_POLICIES,
+    BRANCH_POLICIES,
+    FROZEN_POLICIES,
+    NORMALISER_POLICIES,
+    Plan,
+    PlanOptions,
+)
+from snninit_adapters.planner import plan_model
 from snninit_adapters.plugins import get_plugin_manager
 from snninit_adapters.report import InitReport
-from snninit_adapters.write import write_plan
+from snninit_adapters.write import draw_values, write_plan
 
 __all__ = ["apply_snn_init"]
 
@@ -49,8 +63,9 @@ def _check_arguments(model: Any, target_variance: float, bias: str, generator: A
             f"generator must be a torch.Generator or None, got {type(generator).__name__} {generator!r}; "
             "for a seed, pass torch.Generator().manual_seed(seed)"
         )
-    for option, (value, valid) in {"branches": (choices["branches"], BRANCH_POLICIES),
-                                   "frozen": (choices["frozen"], FROZEN_POLICIES)}.items():  # fmt: skip
+    policies = {"branches": BRANCH_POLICIES, "frozen": FROZEN_POLICIES, "normalisers": NORMALISER_POLICIES}
+    for option, valid in policies.items():
+        value = choices[option]
         if value not in valid:
             raise SNNInitError(f"{option} must be one of {', '.join(valid)}, got {value!r}")
     lazy = [name for name, p in model.named_parameters() if isinstance(p, nn.parameter.UninitializedParameter)]
@@ -100,14 +115,17 @@ def apply_snn_init(
     exclude: str | Sequence[str] | None = None,
     branches: str = "split",
     frozen: str = "reinit",
+    normalisers: str = "set",
+    calibrate: bool | Calibration = False,
+    target: str = "variance",
+    target_rate: float | Mapping[str, float] | None = None,
     **method_options: Any,
 ) -> InitReport:
     r"""Re-initialise every linear and conv layer of a spiking model from the neurons around it.
 
-    One no-grad forward pass of ``example_input`` through a deep copy finds, for every weight layer,
-    the neurons whose spikes feed it and the neurons it drives. Each layer's weights are then drawn so
-    that the driven membrane has variance ``target_variance`` after one step (module docstring). The
-    whole plan is computed first; if anything fails, the model is left bit-for-bit unchanged.
+    A no-grad forward pass of ``example_input`` through a copy finds what feeds each weight layer and
+    what it drives; its weights are drawn so that the driven membrane has variance ``target_variance``
+    after one step (module docstring), optionally calibrated on the batch. All or nothing is written.
 
     Args:
         model: A model built with snnTorch, SpikingJelly, Norse or any registered adapter.
@@ -118,13 +136,16 @@ def apply_snn_init(
         bias: ``"zero"`` (the theory assumes no bias) or ``"keep"``.
         generator: The torch Generator to sample from (default: the global one).
         dry_run: Return the plan without changing anything.
-        include: Glob pattern(s) of layer names to initialise (default: all); a pattern that matches no
-            layer is an error.
-        exclude: Glob pattern(s) of layer names to leave alone.
-        branches: ``"split"``: weight layers summed into one neuron population share the target, so that
-            the sum has it; ``"each"``: every layer gets the whole target.
-        frozen: ``"reinit"``: re-initialise layers whose weight does not require grad (the report says
-            so); ``"skip"``: leave them as they are.
+        include: Glob pattern(s) of the layers to initialise (default: all); each must match a layer.
+        exclude: Glob pattern(s) of the layers to leave alone.
+        branches: ``"split"``: layers summed into one population share the target; ``"each"``: each gets it.
+        frozen: ``"reinit"`` layers whose weight does not require grad (with a note), or ``"skip"`` them.
+        normalisers: ``"set"`` the affine weight of a BatchNorm (...) between a layer and its neurons so
+            that it carries the scale, or ``"keep"`` them.
+        calibrate: Measure each neuron population on the example batch and rescale its layers to the
+            target (``True``, or a :class:`~snninit_adapters.Calibration` with the settings).
+        target: What calibration aims at: ``"variance"`` (first-step Var[u]) or ``"rate"`` (time-averaged rate).
+        target_rate: For ``target="rate"``: a rate, or a mapping from population to rate.
         **method_options: Extra arguments of the method's weight law (e.g. ``nu=`` for ``rossbroich2022``).
 
     Returns:
@@ -134,17 +155,63 @@ def apply_snn_init(
         SNNInitError: For no spiking neuron, an input the model cannot take, a non-finite or
             underflowing threshold, an unreadable neuron, or invalid arguments.
     """
-    _check_arguments(model, target_variance, bias, generator, {"branches": branches, "frozen": frozen})
+    _check_arguments(model, target_variance, bias, generator,
+                     {"branches": branches, "frozen": frozen, "normalisers": normalisers})  # fmt: skip
     _check_input(example_input)
+    settings = _calibration(calibrate, target, target_rate)
     options = PlanOptions(get_method(method).name, method_options, float(target_variance), bias,
-                          _patterns(include, "include"), _patterns(exclude, "exclude"), branches, frozen)  # fmt: skip
+                          _patterns(include, "include"), _patterns(exclude, "exclude"), branches, frozen,
+                          normalisers)  # fmt: skip
     model, notes = unwrap(model)
     manager = get_plugin_manager()
     graph = _discover(model, example_input, manager, notes)
     plan = plan_model(model, graph, manager, options)
-    realised = None if dry_run else write_plan(plan.layers, generator, after=lambda: reset_state(manager, model))
-    return plan.report(options, applied=not dry_run, discovery=graph.method, notes=[*notes, *graph.notes],
-                       realised=realised)  # fmt: skip
+    return _carry_out(model, example_input, plan, options, settings, generator, dry_run=dry_run,
+                      notes=[*notes, *graph.notes], discovery=graph.method, manager=manager)  # fmt: skip
+
+
+def _calibration(calibrate: bool | Calibration, target: str, target_rate: Any) -> Calibration | None:
+    """The calibration settings (None: the analytic plan alone), checked."""
+    if calibrate is False:
+        if target != "variance" or target_rate is not None:
+            raise SNNInitError("target and target_rate set what calibration aims at: pass calibrate=True with them")
+        return None
+    if calibrate is True:
+        settings = Calibration(target=target, target_rate=target_rate)
+    elif isinstance(calibrate, Calibration):
+        settings = calibrate
+    else:
+        raise SNNInitError(f"calibrate must be True, False or a Calibration, got {calibrate!r}")
+    settings.check()
+    return settings
+
+
+def _carry_out(
+    model: nn.Module,
+    example_input: Any,
+    plan: Plan,
+    options: PlanOptions,
+    settings: Calibration | None,
+    generator: torch.Generator | None,
+    **context: Any,
+) -> InitReport:
+    """Calibrate the plan if asked, write it unless a dry run, and report."""
+    manager, notes = context["manager"], list(context["notes"])
+    values, populations = None, []
+    if settings is not None:
+        if example_input is None:
+            raise SNNInitError("calibration runs the model on the example input: pass one")
+        values = draw_values(plan.layers, generator)
+        found = calibrate(model, example_input, plan, values, manager, settings, options.target_variance)
+        values = [None if v is None else v * f for v, f in zip(values, found.layer_factors, strict=True)]
+        plan, populations = plan.scaled(found.layer_factors, found.normaliser_factors), found.populations
+        notes += found.notes
+    realised = None
+    if not context["dry_run"]:
+        realised = write_plan(plan.layers, generator, normalisers=plan.normalisers, values=values,
+                              after=lambda: reset_state(manager, model))  # fmt: skip
+    return plan.report(options, applied=not context["dry_run"], discovery=context["discovery"], notes=notes,
+                       realised=realised, calibration=populations)  # fmt: skip
 
 
 def _discover(model: nn.Module, example_input: Any, manager: pluggy.PluginManager, notes: list[str]) -> Graph:

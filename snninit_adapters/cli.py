@@ -277,18 +277,23 @@ if click is not None:
     @click.option("--method", default="micheli2024", show_default=True, help="Initialisation method to plan.")
     @click.option("--steps", type=click.IntRange(1), default=None,
                   help="Call the model this many times (single-step models with the time loop outside).")  # fmt: skip
-    def inspect(target: str, method: str, steps: int | None) -> None:
+    @click.option("--calibrate", is_flag=True,
+                  help="Calibrate the plan on the example input too (on a copy; nothing changes).")  # fmt: skip
+    @click.option("--target", "calibration_target", type=click.Choice(["variance", "rate"]), default="variance",
+                  show_default=True, help="Calibration aims at first-step Var[u] or the mean rate.")  # fmt: skip
+    def inspect(target: str, method: str, steps: int | None, calibrate: bool, calibration_target: str) -> None:
         """Plan apply_snn_init on a model and measure its activity, changing nothing.
 
         TARGET is module:function; the function returns a model and an example input, as a pair.
         """
-        from snninit_adapters import apply_snn_init
+        from snninit_adapters import Calibration, apply_snn_init
 
         loaded = _load(target)
         if not (isinstance(loaded, tuple) and len(loaded) == 2):
             raise click.UsageError(f"{target} must return (model, example_input), got {type(loaded).__name__}")
         model, example_input = loaded
-        click.echo(apply_snn_init(model, example_input, method=method, dry_run=True))
+        settings = Calibration(target=calibration_target, steps=steps) if calibrate else False
+        click.echo(apply_snn_init(model, example_input, method=method, dry_run=True, calibrate=settings))
         try:
             from snninit_adapters import measure_activity
         except ImportError:

@@ -5,10 +5,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-__all__ = ["ChainSurvival", "InitReport", "LayerReport", "NeuronLink", "SkippedWeight"]
+__all__ = [
+    "ChainSurvival",
+    "InitReport",
+    "LayerReport",
+    "NeuronLink",
+    "NormaliserReport",
+    "PopulationCalibration",
+    "SkippedWeight",
+]
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,9 @@ class LayerReport:
         warnings: Anything that makes the rule approximate here.
         realised_std: After the write, the std of the weight the layer uses in its forward (the drawn values,
             through any parametrization); None for a dry run.
+        analytic_std: With calibration, the std of the analytic plan's law (``new_std`` is then the
+            calibrated law's); None without.
+        calibration_factor: With calibration, the factor between the calibrated and the analytic std.
     """
 
     name: str
@@ -82,6 +94,8 @@ class LayerReport:
     bias: str
     warnings: tuple[str, ...] = ()
     realised_std: float | None = None
+    analytic_std: float | None = None
+    calibration_factor: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain, JSON-serialisable dict."""
@@ -90,6 +104,77 @@ class LayerReport:
         data["downstream"] = [asdict(link) | {"path": list(link.path)} for link in self.downstream]
         data["warnings"] = list(self.warnings)
         return data
+
+
+@dataclass(frozen=True)
+class NormaliserReport:
+    r"""A normaliser between a layer and its neuron whose affine weight :math:`\gamma` sets the membrane's scale.
+
+    Attributes:
+        name: The normaliser's module name.
+        kind: Its class (``"BatchNorm2d"``...).
+        layer: The layer before it.
+        neuron: The neuron after it.
+        old_weight: Its affine weight before (the mean over channels).
+        new_weight: Its affine weight after (the mean over channels).
+        bias: What happened to its affine bias: ``"zeroed"``, ``"centred"`` (it cancels the running mean)
+            or ``"none"``.
+        how: The mode the model is in and the formula used.
+        realised: After the write, the mean of the affine weight the module holds; None for a dry run.
+    """
+
+    name: str
+    kind: str
+    layer: str
+    neuron: str
+    old_weight: float
+    new_weight: float
+    bias: str
+    how: str
+    realised: float | None = None
+
+    def describe(self) -> str:
+        """One line for the report."""
+        weight = self.new_weight if self.realised is None else self.realised
+        return (
+            f"{self.name} ({self.kind}, between {self.layer} and {self.neuron}): gamma {self.old_weight:.4g} -> "
+            f"{weight:.4g}, bias {self.bias} ({self.how})"
+        )
+
+
+@dataclass(frozen=True)
+class PopulationCalibration:
+    """How one neuron population was calibrated on the example batch.
+
+    Attributes:
+        neuron: The population (a neuron module's name).
+        layers: The layers (or their normalisers) that were rescaled together to move it.
+        target: ``"variance"`` (first-step Var[u]) or ``"rate"`` (time-averaged firing rate).
+        goal: The value aimed at.
+        before: Its measured value under the analytic plan (calibration part of the batch).
+        measured: Its measured value after calibration (calibration part).
+        held_out: Its measured value after calibration on the held-out part of the batch (None without one).
+        factor: The scale the layers' weights (or normaliser gains) were multiplied by, relative to the plan.
+        passes: Forward passes used.
+        status: ``"converged"``, or why not.
+    """
+
+    neuron: str
+    layers: tuple[str, ...]
+    target: str
+    goal: float
+    before: float
+    measured: float
+    held_out: float | None
+    factor: float
+    passes: int
+    status: str
+
+    def cells(self) -> tuple[str, ...]:
+        """The row of the report's calibration table."""
+        held = "-" if self.held_out is None else f"{self.held_out:.4g}"
+        return (self.neuron, self.target, f"{self.goal:.4g}", f"{self.before:.4g}", f"{self.measured:.4g}", held,
+                f"{self.factor:.4g}", str(self.passes), self.status)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -128,6 +213,13 @@ class ChainSurvival:
         return f"{text}; {self.advice}" if self.advice else text
 
 
+def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
+    widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
+    return ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in (header, *rows)]  # fmt: skip
+
+
+_CALIBRATION_HEADER = ("calibrated", "target", "goal", "before", "after", "held out", "factor", "passes", "status")
 _SHOWN_LINKS = 3  # a table cell lists this many neighbours; the rest are counted (to_dicts has them all)
 
 
@@ -151,6 +243,8 @@ class InitReport:
         skipped: Weights left alone, with reasons.
         notes: Model-wide remarks (probed neurons, assumptions).
         chains: Exact single-step survival of activity along each fully-connected spiking chain.
+        normalisers: The normalisers whose affine weight was (or would be) set.
+        calibration: Per calibrated neuron population, what the calibration measured and did.
     """
 
     method: str
@@ -161,6 +255,8 @@ class InitReport:
     skipped: tuple[SkippedWeight, ...] = ()
     notes: tuple[str, ...] = field(default=())
     chains: tuple[ChainSurvival, ...] = field(default=())
+    normalisers: tuple[NormaliserReport, ...] = field(default=())
+    calibration: tuple[PopulationCalibration, ...] = field(default=())
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -197,9 +293,10 @@ class InitReport:
             )
             for layer in self.layers
         ]
-        widths = [max(len(row[i]) for row in (header, *rows)) for i in range(len(header))]
-        for row in (header, *rows):
-            lines.append("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+        lines += _table(header, rows)
+        lines.extend(f"normaliser: {normaliser.describe()}" for normaliser in self.normalisers)
+        if self.calibration:
+            lines += _table(_CALIBRATION_HEADER, [row.cells() for row in self.calibration])
         for layer in self.layers:
             lines.extend(f"warning: {layer.name}: {message}" for message in layer.warnings)
         for chain in self.chains:

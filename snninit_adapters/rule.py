@@ -380,9 +380,19 @@ class LayerRule:
         return gain**2 * (measured if measured is not None else 1.0)
 
     def plan_use(
-        self, name: str, shape: tuple[int, ...], links: tuple[list[Link], list[Link]], share: float, **layout: Any
+        self,
+        name: str,
+        shape: tuple[int, ...],
+        links: tuple[list[Link], list[Link]],
+        share: float,
+        normalised: bool = False,
+        **layout: Any,
     ) -> UsePlan:
-        """The law one use of a layer asks for; ``links`` are its (upstream, downstream) neighbours."""
+        """The law one use of a layer asks for; ``links`` are its (upstream, downstream) neighbours.
+
+        ``normalised``: a normaliser between the layer and its neurons sets their scale, so the layer's
+        output is given unit variance (target 1, gain 1) and the normaliser the rest.
+        """
         upstream, downstream = links
         warnings: list[str] = []
         if not upstream:
@@ -400,8 +410,8 @@ class LayerRule:
             theta_pre=theta_pre,
             theta_post=theta_post,
             input_second_moment=second_moment,
-            input_gain=gain,
-            target_variance=share,
+            input_gain=1.0 if normalised else gain,
+            target_variance=1.0 if normalised else share,
         )
         return UsePlan(
             tuple(self.link(link) for link in upstream),

@@ -209,7 +209,7 @@ def test_functional_ops_and_modules_on_the_path_are_reported():
             s = self.lif(self.bn(self.conv(self.enc(x))))
             return self.fc(torch.nn.functional.max_pool2d(s, 2).flatten(1))
 
-    report = apply_snn_init(Net(), torch.randn(3, 2, 8, 8))
+    report = apply_snn_init(Net(), torch.randn(3, 2, 8, 8), normalisers="keep")
     assert report["conv"].downstream[0].path == ("mod:BatchNorm2d",)
     assert any("normalis" in w for w in report["conv"].warnings)
     assert report["fc"].upstream[0].name == "lif"

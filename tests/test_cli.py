@@ -74,6 +74,10 @@ def test_inspect_a_model_from_module_function(tmp_path, monkeypatch, toy_adapter
     result = CliRunner().invoke(cli, ["inspect", "my_model:build"])
     assert result.exit_code == 0, result.output
     assert "would re-initialise (dry run) 1 weight layer(s)" in result.output
+    calibrated = CliRunner().invoke(cli, ["inspect", "my_model:build", "--calibrate", "--target", "rate"])
+    assert calibrated.exit_code == 0, calibrated.output
+    assert "calibrated  target" in calibrated.output
+    assert "rate" in calibrated.output
     bad = CliRunner().invoke(cli, ["inspect", "my_model:not_a_pair"])
     assert bad.exit_code != 0
     assert "(model, example_input)" in bad.output
