@@ -140,8 +140,11 @@ class _Population:
     held_out: float | None = None
     passes: int = 0
     status: str = "converged"
-    damping: float = 1.0  # halved each time the measured value crosses the goal: the steps shrink, bisection-like
-    side: int = 0  # the sign of (measured - goal) at the last pass
+    last: tuple[float, float] | None = None  # (log scale, log measured) at the previous pass, for the secant
+
+    def scale(self) -> float:
+        """The population's scale: the geometric mean of its knobs' factors."""
+        return math.exp(sum(math.log(knob.factor) for knob in self.knobs) / len(self.knobs))
 
     def error(self) -> float:
         """The relative distance of the measured value from the goal (infinite when not measured)."""
@@ -234,6 +237,27 @@ def _factor(measured: float, goal: float, target: str) -> float:
     return min(max(factor, 1 / _STEP_CAP), _STEP_CAP)
 
 
+def _secant(population: _Population) -> float | None:
+    """The step the measured response to the previous step asks for (a secant in log-log), if it can tell.
+
+    ``measured`` moves with the scale of the population's layers as a power law to first order (the
+    variance as its square); two passes at different scales give that power, and the step that reaches
+    the goal along it. None at the first pass, or when the two passes cannot tell the power.
+    """
+    if not (math.isfinite(population.measured) and population.measured > 0):
+        population.last = None
+        return None
+    point = (math.log(population.scale()), math.log(population.measured))
+    previous, population.last = population.last, point
+    if previous is None or abs(point[0] - previous[0]) < 1e-9:
+        return None
+    power = (point[1] - previous[1]) / (point[0] - previous[0])
+    if not 0.1 < power < 20:
+        return None
+    factor = math.exp((math.log(population.goal) - point[1]) / power)
+    return min(max(factor, 1 / _STEP_CAP), _STEP_CAP)
+
+
 def _step(populations: list[_Population], settings: Calibration) -> None:
     """Scale every knob by the geometric mean of the factors its pending populations ask for."""
     target, max_gain = settings.target, settings.max_gain
@@ -241,11 +265,8 @@ def _step(populations: list[_Population], settings: Calibration) -> None:
     for population in populations:
         if population.done(settings):
             continue
-        side = 1 if population.measured > population.goal else -1
-        if population.side and side != population.side:
-            population.damping /= 2
-        population.side = side
-        factor = _factor(population.measured, population.goal, target) ** population.damping
+        secant = _secant(population) if target == "rate" else None  # the variance's power is 2: exact
+        factor = secant or _factor(population.measured, population.goal, target)
         for knob in population.knobs:
             asks.setdefault(id(knob), (knob, [], []))[1].append(factor)
             asks[id(knob)][2].append(population)
@@ -288,11 +309,15 @@ def _split(example_input: Any, dim: int) -> tuple[Any, Any]:
     return part(example_input, 0, cut), part(example_input, cut, size - cut)
 
 
-def _run(recorder: ActivityRecorder, example_input: Any, steps: int | None) -> ActivityReport:
-    """One pass, with the same dropout masks every time (a fixed seed; the caller's RNG state is kept)."""
+def _run(recorder: ActivityRecorder, example_input: Any, settings: Calibration) -> ActivityReport:
+    """One pass, with the same dropout masks every time (a fixed seed; the caller's RNG state is kept).
+
+    The variance target reads the first step's membrane only; the rate target none.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        return recorder.run(example_input, steps=steps)
+        membranes = 1 if settings.target == "variance" else 0
+        return recorder.run(example_input, steps=settings.steps, membranes=membranes)
 
 
 def _iterate(
@@ -300,7 +325,7 @@ def _iterate(
 ) -> None:
     """Measure, scale, measure again, until every population is within tolerance or the passes run out."""
     for passes in range(1, settings.max_passes + 1):
-        report = _run(recorder, calibration_part, settings.steps)
+        report = _run(recorder, calibration_part, settings)
         for population in populations:
             population.measured, population.count = _value(report, population.name, settings.target)
             population.passes = passes
@@ -308,13 +333,14 @@ def _iterate(
                 population.before = population.measured
         pending = [p for p in populations if not p.done(settings)]
         for population in populations:
-            if population.done(settings) and population.error() > settings.tolerance:
-                population.status = f"converged to its sampling error (+-{population.noise(settings.target):.1%})"
+            if population.done(settings):
+                population.status = "converged" if population.error() <= settings.tolerance else (
+                    f"converged to its sampling error (+-{population.noise(settings.target):.1%})")  # fmt: skip
         if not pending:
             return
         if passes == settings.max_passes:
             for population in pending:
-                if population.status == "converged":
+                if not population.status.startswith("capped"):
                     population.status = _missed(population, settings)
             return
         _step(populations, settings)
@@ -364,14 +390,14 @@ def calibrate(
             dim = (
                 settings.batch_dim
                 if settings.batch_dim is not None
-                else _batch_dim(_run(recorder, example_input, settings.steps), example_input)
+                else _batch_dim(_run(recorder, example_input, settings), example_input)
             )
             calibration_part, held_out = _split(example_input, dim)
             notes.append(f"calibrated on half of the example batch (dimension {dim}), checked on the other half"
                          if held_out is not None else "the example batch has one sample: no held-out part")  # fmt: skip
         _iterate(recorder, calibration_part, populations, settings)
         if held_out is not None:
-            report = _run(recorder, held_out, settings.steps)
+            report = _run(recorder, held_out, settings)
             for population in populations:
                 population.held_out = _value(report, population.name, settings.target)[0]
     return _result(plan, knobs, norm_knobs, populations, settings, notes, model.training)

@@ -90,6 +90,7 @@ def snninit_step_activity(
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     output: Any,
+    membranes: int | None,
 ) -> list[tuple[torch.Tensor, torch.Tensor | None]] | None:
     """The spikes and membrane of every time step one call of a neuron ran (first result).
 
@@ -101,6 +102,9 @@ def snninit_step_activity(
         args: The positional arguments of the call.
         kwargs: The keyword arguments of the call.
         output: What the call returned.
+        membranes: How many of this call's first steps the monitor wants the membrane of (None: all; 0:
+            none). An adapter that has to recompute the membrane may leave the others None; one that
+            has it for free may give them all.
 
     Returns:
         One ``(spikes, membrane)`` pair per step the call ran, in time order: one for a single-step

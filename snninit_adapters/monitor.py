@@ -61,6 +61,7 @@ class _Monitor:
         self.manager = manager
         self.neurons = neurons
         self.busy = False
+        self.membranes: int | None = None  # how many first steps of each neuron to read the membrane of
         self.clear()
 
     def clear(self) -> None:
@@ -77,8 +78,9 @@ class _Monitor:
             self.busy = True
             try:
                 try:
+                    wanted = None if self.membranes is None else max(0, self.membranes - len(self.steps[name]))
                     activity = self.manager.hook.snninit_step_activity(
-                        module=module, args=args, kwargs=kwargs, output=output
+                        module=module, args=args, kwargs=kwargs, output=output, membranes=wanted
                     )
                 except Exception as error:  # reading the activity must never break the measurement
                     self.errors.setdefault(name, f"{type(error).__name__}: {error}")
@@ -251,18 +253,28 @@ class ActivityRecorder:
             m.register_forward_hook(self.monitor.hook(name), with_kwargs=True) for name, m in neurons.items()
         ]
 
-    def run(self, example_input: Any, *, steps: int | None = None, notes: list[str] | None = None) -> ActivityReport:
+    def run(
+        self,
+        example_input: Any,
+        *,
+        steps: int | None = None,
+        notes: list[str] | None = None,
+        membranes: int | None = None,
+    ) -> ActivityReport:
         """Reset the neurons, run the model on ``example_input`` under no_grad and report what was recorded.
 
         Args:
             example_input: As for :func:`measure_activity`.
             steps: As for :func:`measure_activity`.
             notes: Notes the report starts with.
+            membranes: Read the membrane of each neuron's first this many steps only (None: every step);
+                adapters that recompute the membrane then do less work.
 
         Returns:
             The report of this run alone.
         """
         self.monitor.clear()
+        self.monitor.membranes = membranes
         notes = list(notes or [])
         with forward_pass(example_input, []):
             reset_state(self.manager, self.model)

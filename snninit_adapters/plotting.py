@@ -30,18 +30,20 @@ def pyplot() -> Any:
     return plt
 
 
-def save_figure(plt: Any, fig: Any, stem: Path) -> tuple[Path, Path]:
+def save_figure(plt: Any, fig: Any, stem: Path, *, tight: bool = True) -> tuple[Path, Path]:
     """Lay the figure out tightly, save it as ``stem.png`` and ``stem.pdf`` (120 dpi) and close it.
 
     Args:
         plt: ``matplotlib.pyplot``.
         fig: The figure.
         stem: Path without suffix (its folder must exist).
+        tight: Lay it out with ``tight_layout`` first (False when the caller has laid it out).
 
     Returns:
         The two paths.
     """
-    fig.tight_layout()
+    if tight:
+        fig.tight_layout()
     paths = (stem.with_suffix(".png"), stem.with_suffix(".pdf"))
     for path in paths:
         fig.savefig(path, dpi=120)

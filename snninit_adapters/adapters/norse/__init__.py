@@ -138,7 +138,7 @@ def snninit_reset_state(model: nn.Module) -> None:
 @hookimpl
 @neuron_hook(is_neuron)
 def snninit_step_activity(
-    module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any, membranes: int | None = None
 ) -> list[tuple[torch.Tensor, torch.Tensor | None]] | None:
     """The spikes of a Norse neuron's call, per step, and the membrane compared with the threshold."""
-    return steps_of_call(module, args, kwargs, output)
+    return steps_of_call(module, args, kwargs, output, membranes)

@@ -90,7 +90,7 @@ def _recurrent_sequence(module: nn.Module) -> bool:
 
 
 def steps_of_call(
-    module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any
+    module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any, wanted: int | None = None
 ) -> list[tuple[torch.Tensor, torch.Tensor | None]] | None:
     """The spikes of one call of a Norse neuron, per step, each with its charged membrane (or None).
 
@@ -99,6 +99,7 @@ def steps_of_call(
         args: The positional arguments of the call.
         kwargs: The keyword arguments of the call.
         output: What the call returned.
+        wanted: How many first steps' membranes to recompute (None: all; 0: none).
 
     Returns:
         One ``(spikes, membrane)`` pair per step, or None if the call returned no spike tensor.
@@ -106,6 +107,9 @@ def steps_of_call(
     spikes = output[0] if isinstance(output, tuple) else output
     if not isinstance(spikes, torch.Tensor):
         return None
+    if wanted == 0:
+        steps = list(spikes.unbind(0)) if isinstance(module, norse_classes().sequences) else [spikes]
+        return [(step, None) for step in steps]
     if isinstance(module, norse_classes().sequences):
         steps = list(spikes.unbind(0))
         membranes = _free_sequence_membranes(module, args, kwargs)

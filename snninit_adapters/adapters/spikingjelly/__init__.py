@@ -165,7 +165,7 @@ def snninit_prepare_activity(module: nn.Module) -> None:
 @hookimpl
 @neuron_hook(is_neuron)
 def snninit_step_activity(
-    module: nn.Module, args: tuple[Any, ...], output: Any
+    module: nn.Module, args: tuple[Any, ...], output: Any, membranes: int | None = None
 ) -> list[tuple[torch.Tensor, torch.Tensor | None]] | None:
     """The spikes of a SpikingJelly neuron's call, per step, and the membrane before the reset."""
-    return steps_of_call(module, args, output)
+    return steps_of_call(module, args, output, membranes)

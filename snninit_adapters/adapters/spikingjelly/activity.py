@@ -71,17 +71,22 @@ def prepare_activity(module: nn.Module) -> None:
         module.register_forward_pre_hook(_snapshot)
 
 
-def _charged(module: Any, x: torch.Tensor, multi: bool) -> list[torch.Tensor] | None:
-    """h[t] for every step of the call, recomputed from the state before it (None if not possible)."""
+def _charged(module: Any, x: torch.Tensor, multi: bool, wanted: int | None) -> list[torch.Tensor | None] | None:
+    """h[t] for the call's first ``wanted`` steps (all for None), recomputed from the state before them.
+
+    The later steps' entries are None; None altogether if the neuron cannot be replayed.
+    """
     states = module.__dict__.pop(_STATES, None)
     if states is None:
         return None
     index = list(module._memories).index("v")
     states = module.materialize_states((x,), states, "m" if multi else "s")
     threshold = module.v_threshold
-    membranes = []
+    sequence = x if multi else x.unsqueeze(0)
+    count = len(sequence) if wanted is None else min(wanted, len(sequence))
+    membranes: list[torch.Tensor | None] = []
     try:
-        for x_t in x if multi else x.unsqueeze(0):
+        for x_t in sequence[:count]:
             module.v_threshold = _UNREACHABLE
             try:
                 _, free = module.single_step_functional_forward((x_t,), states)
@@ -91,11 +96,11 @@ def _charged(module: Any, x: torch.Tensor, multi: bool) -> list[torch.Tensor] | 
             _, states = module.single_step_functional_forward((x_t,), states)
     except NotImplementedError:
         return None
-    return membranes
+    return membranes + [None] * (len(sequence) - count)
 
 
 def steps_of_call(
-    module: nn.Module, args: tuple[Any, ...], output: Any
+    module: nn.Module, args: tuple[Any, ...], output: Any, wanted: int | None = None
 ) -> list[tuple[torch.Tensor, torch.Tensor | None]]:
     """The spikes of one call of a neuron, per step, each with the membrane before the reset (or None).
 
@@ -103,6 +108,7 @@ def steps_of_call(
         module: A SpikingJelly neuron that :func:`prepare_activity` has seen.
         args: The positional arguments of the call.
         output: What the call returned.
+        wanted: How many first steps' membranes to recompute (None: all).
 
     Returns:
         One ``(spikes, membrane)`` pair per step; every membrane is None when they cannot be recovered.
@@ -110,13 +116,13 @@ def steps_of_call(
     spikes = first_tensor(output)
     multi = step_mode(module) == "m"
     steps = list(spikes.unbind(0)) if multi else [spikes]
-    membranes: list[torch.Tensor] | None = None
+    membranes: list[torch.Tensor | None] | None = None
     fired = module.__dict__.get(_FIRED)
     if isinstance(fired, list):
         membranes = list(fired)
         fired.clear()
     elif len(args) == 1 and isinstance(args[0], torch.Tensor):
-        membranes = _charged(module, args[0], multi)
+        membranes = _charged(module, args[0], multi, wanted)
     if membranes is None or len(membranes) != len(steps):
         return [(step, None) for step in steps]
     return list(zip(steps, membranes, strict=True))
