@@ -221,3 +221,24 @@ def test_a_failure_after_a_calibrated_write_restores_every_tensor():
 def test_bad_calibration_arguments_fail_first(kwargs, message):
     with pytest.raises(SNNInitError, match=message):
         apply_snn_init(Pooled(), torch.randn(4, 1, 8, 8), **kwargs)
+
+
+def test_ctrl_c_during_calibration_leaves_the_model_untouched(monkeypatch):
+    from snninit_adapters.monitor import ActivityRecorder
+
+    model = Normalised()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    original, calls = ActivityRecorder.run, []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:  # during the calibration passes, on the copy
+            raise KeyboardInterrupt
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(ActivityRecorder, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        apply_snn_init(model, torch.randn(8, 1, 6, 6), calibrate=True)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    for module in model.modules():
+        assert not module._forward_hooks
