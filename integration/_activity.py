@@ -7,7 +7,10 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from snninit_adapters import NeuronRecord
+from snninit_adapters.dynamics import neuron_dynamics
 from snninit_adapters.experiments.simulate import LayerStats, layer_stats
+from snninit_adapters.theory import integrate
 
 DEPTH, WIDTH, SEEDS = 10, 1000, (0, 1, 2, 3, 4)
 
@@ -84,3 +87,64 @@ def reset_in_the_spike_step(
         if index < len(weights):
             current = gain * (weights[index].double() @ spikes[-1].double())
     return layer_stats(membranes, spikes)
+
+
+def recorded_dynamics_mismatch(
+    record: NeuronRecord,
+    run: Callable[[torch.Tensor], torch.Tensor],
+    *,
+    neurons: int = 4000,
+    steps: int = 12,
+    seed: int = 0,
+) -> float:
+    """The fraction of spikes on which a framework neuron and its record's dynamics disagree.
+
+    ``run`` takes the neurons' input ``[T, neurons]`` and returns their spikes ``[T, neurons]``; it is
+    given ``current / g``, so that the membrane's input is ``current``. The record's leak, reset kind
+    and timing and threshold drive the theory's own LIF step (:func:`snninit_adapters.theory.integrate`).
+    """
+    dynamics, _ = neuron_dynamics(record, steps)
+    assert dynamics is not None, record
+    current = 1.5 * torch.randn(steps, neurons, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+    with torch.no_grad():
+        spikes = run((current / dynamics.gain).float()).double().numpy()
+    expected, _ = integrate(current.numpy() / dynamics.theta, dynamics)
+    return float((spikes != expected).mean())
+
+
+class TimeLoop(nn.Module):
+    """An encoding neuron layer, then ``depth`` Linear -> neuron blocks, run over ``steps`` steps of one input.
+
+    The time loop is inside ``forward``, as in the frameworks' tutorials. ``cells``: the neurons take
+    and return a state (Norse cells: ``out, state = cell(x, state)``); else they keep it themselves.
+    The input is divided by ``input_gain`` so that the encoding membrane's input is ``x``.
+    """
+
+    def __init__(self, make_neuron, *, depth=20, width=600, steps=10, cells=False, input_gain=1.0):
+        super().__init__()
+        self.steps, self.cells, self.input_gain = steps, cells, input_gain
+        self.linears = nn.ModuleList(nn.Linear(width, width, bias=False) for _ in range(depth))
+        self.neurons = nn.ModuleList(make_neuron() for _ in range(depth + 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        states: list[object] = [None] * len(self.neurons)
+        out = []
+        for _ in range(self.steps):
+            h = x / self.input_gain
+            for index, neuron in enumerate(self.neurons):
+                if index:
+                    h = self.linears[index - 1](h)
+                if self.cells:
+                    h, states[index] = neuron(h, states[index])
+                else:
+                    h = neuron(h)
+            out.append(h)
+        return torch.stack(out)
+
+
+def time_averaged_rates(model: TimeLoop, x: torch.Tensor) -> list[float]:
+    """Each neuron layer's firing rate averaged over the steps (encoding layer first), by the activity monitor."""
+    from snninit_adapters import measure_activity
+
+    report = measure_activity(model, x)
+    return [sum(row.rate for row in report.layer(name)) / model.steps for name in report.layers]

@@ -23,6 +23,7 @@ from snninit_adapters.init import (
     lee2016_uniform_,
     rossbroich2022_normal_,
     snn_normal_,
+    snn_temporal_normal_,
     snn_uniform_,
     zenke2021_normal_,
 )
@@ -91,6 +92,7 @@ __all__ = [
     "measure_activity",
     "rossbroich2022_normal_",
     "snn_normal_",
+    "snn_temporal_normal_",
     "snn_uniform_",
     "snn_weight_variance",
     "weight_variance",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pluggy
@@ -35,6 +36,7 @@ from snninit_adapters.errors import SNNInitError
 from snninit_adapters.graph import Graph
 from snninit_adapters.init import get_method
 from snninit_adapters.model import reset_state, tensors, unwrap
+from snninit_adapters.monitor import measure_activity
 from snninit_adapters.plan import (
     BIAS_POLICIES,
     BRANCH_POLICIES,
@@ -163,11 +165,31 @@ def apply_snn_init(
                           _patterns(include, "include"), _patterns(exclude, "exclude"), branches, frozen,
                           normalisers)  # fmt: skip
     model, notes = unwrap(model)
+    options = _with_steps(options, model, example_input, notes)
     manager = get_plugin_manager()
     graph = _discover(model, example_input, manager, notes)
     plan = plan_model(model, graph, manager, options)
     return _carry_out(model, example_input, plan, options, settings, generator, dry_run=dry_run,
                       notes=[*notes, *graph.notes], discovery=graph.method, manager=manager)  # fmt: skip
+
+
+def _with_steps(options: PlanOptions, model: nn.Module, example_input: Any, notes: list[str]) -> PlanOptions:
+    """For a multi-step method: the steps asked for, or counted by running the model once on the example input."""
+    steps = options.options.get("steps")
+    if not get_method(options.method).temporal:
+        return options
+    if steps is not None:
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+            raise SNNInitError(f"steps must be a positive int (the time steps T), got {steps!r}")
+        return options
+    if example_input is None:
+        raise SNNInitError(f"method {options.method!r} models T time steps: pass steps=T or an example input")
+    counted = max((row.step + 1 for row in measure_activity(model, example_input).rows), default=1)
+    notes.append(
+        f"{options.method}: T = {counted} step(s), counted on the example input (pass steps=T to set it)"
+        + ("; at one step the temporal rule is Eq. 10 wherever Eq. 10 is stable" if counted == 1 else "")
+    )
+    return replace(options, options={**options.options, "steps": counted})
 
 
 def _calibration(calibrate: bool | Calibration, target: str, target_rate: Any) -> Calibration | None:

@@ -115,6 +115,15 @@ class Graph:
             self._adjacency = (len(self.edges), index)
         return index.get((name, forward), [])
 
+    def pool_size(self, link: Link) -> int | None:
+        """The window size of the (first) pooling module on a link's way, if it is a module with a kernel size."""
+        for name in link.via:
+            module = self.atoms[name].module
+            kernel = getattr(module, "kernel_size", None)
+            if kernel is not None and "ool" in type(module).__name__:
+                return math.prod(kernel) if isinstance(kernel, tuple | list) else int(kernel) ** 2
+        return None
+
     def walk(self, start: str, *, forward: bool, first: tuple[str, ...] | None = None) -> list[Link]:
         """Neurons, weight layers or the input reached from ``start``, through any other atoms.
 

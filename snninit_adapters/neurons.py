@@ -17,9 +17,10 @@ import torch
 
 from snninit_adapters.errors import SNNInitError
 
-__all__ = ["NeuronRecord", "Reset", "threshold_array"]
+__all__ = ["NeuronRecord", "Reset", "ResetTiming", "threshold_array"]
 
 Reset = Literal["soft", "hard", "none"]
+ResetTiming = Literal["after_leak", "before_leak"]
 
 
 def threshold_array(threshold: float | torch.Tensor) -> npt.NDArray[np.float64]:
@@ -42,6 +43,9 @@ class NeuronRecord:
         threshold_source: Where the threshold was read (``"buffer threshold"``, ``"p.v_th"``, ...).
         leak: Membrane decay per step, if the neuron has one.
         reset: ``"soft"`` (subtract), ``"hard"`` (to a value) or ``"none"``.
+        reset_timing: When a soft reset acts: ``"before_leak"``, :math:`u_t = \beta (u_{t-1} - \theta s_{t-1}) + g I_t`
+            (SpikingJelly, Norse, snnTorch ``reset_delay=False``), or ``"after_leak"``,
+            :math:`u_t = \beta u_{t-1} + g I_t - \theta s_{t-1}` (the paper's Eq. 13, snnTorch's default).
         input_delay: Steps before an input reaches the membrane (0 for most neurons).
         spike_amplitude: Value of one output spike (snnTorch ``graded_spikes_factor``; 1 otherwise).
         learnable_threshold: True when the threshold is a trainable parameter.
@@ -56,6 +60,7 @@ class NeuronRecord:
     threshold_source: str = ""
     leak: float | None = None
     reset: Reset = "soft"
+    reset_timing: ResetTiming = "before_leak"
     input_delay: int = 0
     spike_amplitude: float = 1.0
     learnable_threshold: bool = False

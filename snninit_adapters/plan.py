@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from snninit_adapters.errors import SNNInitError
+from snninit_adapters.init import get_method
 from snninit_adapters.neurons import NeuronRecord
 from snninit_adapters.normalisers import NORMALISER_POLICIES, PlannedNormaliser
 from snninit_adapters.report import InitReport, LayerReport, PopulationCalibration, SkippedWeight
@@ -141,6 +142,7 @@ class Plan:
         return InitReport(
             method=options.method,
             target_variance=float(options.target_variance),
+            steps=options.options.get("steps") if get_method(options.method).temporal else None,
             applied=applied,
             discovery=discovery,
             layers=tuple(layers),
@@ -155,7 +157,7 @@ class Plan:
         """The plan with each layer's law and each normaliser's weight and bias multiplied by its factor."""
         layers = []
         for layer, factor in zip(self.layers, layer_factors, strict=True):
-            law = WeightLaw(layer.law.distribution, layer.law.std * factor, layer.law.mean * factor)
+            law = WeightLaw(layer.law.distribution, layer.law.std * factor, layer.law.mean * factor, layer.law.notes)
             report = replace(layer.report, new_std=law.std, new_mean=law.mean, analytic_std=layer.law.std,
                              calibration_factor=factor)  # fmt: skip
             layers.append(replace(layer, law=law, report=report))

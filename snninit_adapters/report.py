@@ -245,6 +245,7 @@ class InitReport:
         chains: Exact single-step survival of activity along each fully-connected spiking chain.
         normalisers: The normalisers whose affine weight was (or would be) set.
         calibration: Per calibrated neuron population, what the calibration measured and did.
+        steps: For a multi-step method, the time steps :math:`T` it modelled (None: one step).
     """
 
     method: str
@@ -257,6 +258,7 @@ class InitReport:
     chains: tuple[ChainSurvival, ...] = field(default=())
     normalisers: tuple[NormaliserReport, ...] = field(default=())
     calibration: tuple[PopulationCalibration, ...] = field(default=())
+    steps: int | None = None
 
     def __len__(self) -> int:
         return len(self.layers)
@@ -267,6 +269,11 @@ class InitReport:
                 return layer
         raise KeyError(f"no weight layer named {name!r} in this report; layers: {[x.name for x in self.layers]}")
 
+    def _aim(self) -> str:
+        if self.steps is None:
+            return f"target Var[u] = {self.target_variance:g}"
+        return f"target: the same time-averaged rate at every depth over T = {self.steps} steps"
+
     def to_dicts(self) -> list[dict[str, Any]]:
         """One plain dict per layer, with the report-wide fields repeated, for logging or a DataFrame."""
         common = {"method": self.method, "target_variance": self.target_variance, "applied": self.applied}
@@ -276,7 +283,7 @@ class InitReport:
         verb = "re-initialised" if self.applied else "would re-initialise (dry run)"
         lines = [
             f"apply_snn_init: {verb} {len(self.layers)} weight layer(s) with {self.method} "
-            f"(target Var[u] = {self.target_variance:g}; data flow from {self.discovery})",
+            f"({self._aim()}; data flow from {self.discovery})",
         ]
         header = ("layer", "kind", "fan_in", "upstream", "downstream", "P(u>θ)", "old std", "new std", "bias")
         rows = [

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pluggy
 from torch import nn
 
+from snninit_adapters.dynamics import neuron_dynamics
 from snninit_adapters.errors import FiringProbabilityUnderflowError, SNNInitError
 from snninit_adapters.graph import INPUT, Graph, Link
 from snninit_adapters.init import get_method
@@ -31,6 +32,7 @@ from snninit_adapters.plugins import adapter_errors
 from snninit_adapters.report import NeuronLink
 from snninit_adapters.theory import (
     LayerContext,
+    TemporalInput,
     WeightLaw,
     fan_in,
     fan_out,
@@ -77,15 +79,6 @@ class UsePlan:
     law: WeightLaw
     probability: float | None
     warnings: tuple[str, ...]
-
-
-def _pool_size(link: Link, graph: Graph) -> int | None:
-    """The window size of the (first) pooling module on the way, if it is a module with a kernel size."""
-    for name in link.via:
-        kernel = getattr(graph.atoms[name].module, "kernel_size", None)
-        if kernel is not None and "ool" in type(graph.atoms[name].module).__name__:
-            return int(np.prod(kernel)) if isinstance(kernel, tuple | list) else int(kernel) ** 2
-    return None
 
 
 class NeuronRecords(dict[str, NeuronRecord]):
@@ -286,7 +279,7 @@ class LayerRule:
         for link in downstream:
             if self.role(link.name) != "neuron" or not any(any(p in s for p in _POOLING) for s in link.path):
                 continue
-            size = _pool_size(link, self.graph)
+            size = self.graph.pool_size(link)
             if any("max" in step.lower() for step in link.path):
                 k = size or 4
                 mean, variance = max_of_normals(k)
@@ -413,14 +406,34 @@ class LayerRule:
             input_gain=1.0 if normalised else gain,
             target_variance=1.0 if normalised else share,
         )
-        return UsePlan(
-            tuple(self.link(link) for link in upstream),
-            tuple(self.link(link) for link in downstream),
-            context,
-            self.law(name, context),
-            probability,
-            tuple(warnings),
-        )
+        if get_method(self.options.method).temporal:
+            context = replace(context, temporal=self.temporal(name, (upstream, downstream), warnings))
+        law = self.law(name, context)
+        warnings.extend(law.notes)
+        links_shown = (tuple(self.link(link) for link in upstream), tuple(self.link(link) for link in downstream))
+        return UsePlan(*links_shown, context, law, probability, tuple(warnings))
+
+    def temporal(self, name: str, links: tuple[list[Link], list[Link]], warnings: list[str]) -> TemporalInput | None:
+        """The driven neurons' dynamics over the steps, and whether the layer reads data, encoded or deep spikes."""
+        upstream, downstream = links
+        driven = [link.name for link in downstream if self.role(link.name) == "neuron"]
+        if not driven:
+            return None
+        steps = int(self.options.options.get("steps") or 1)
+        dynamics, notes = neuron_dynamics(self.records[driven[0]], steps)
+        warnings.extend(notes)
+        spiking = [link.name for link in upstream if self.role(link.name) == "neuron"]
+        if dynamics is None or not spiking:
+            moments = self.graph.data_inputs.get(self.owners.get(name, name))
+            square = (moments.total / moments.count) ** 2 / moments.second if moments and moments.second else 0.0
+            return None if dynamics is None else TemporalInput(dynamics, "data", mean_square=min(square, 1.0))
+        fed = self.graph.walk(spiking[0], forward=False)
+        if len(spiking) == 1 and spiking[0] not in self.owners.values() and all(f.name == INPUT for f in fed) and fed:
+            std = self.membrane_std(spiking[0])
+            source, _ = neuron_dynamics(self.records[spiking[0]], steps, input_std=std)
+            if source is not None:
+                return TemporalInput(dynamics, "encoded", source)
+        return TemporalInput(dynamics)
 
     def law(self, name: str, context: LayerContext) -> WeightLaw:
         """The method's law for the layer; its errors name the layer, a bad option names the method."""

@@ -65,6 +65,8 @@ class ToyAdapter:
             input_gain=module.gain,
             spike_amplitude=module.amplitude,
             threshold_source="attribute theta",
+            leak=0.0,  # no state: every step starts from rest
+            reset="none",
         )
 
     @snninit_adapters.hookimpl

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from snninit_adapters.init import available_methods
+from snninit_adapters.init import PAPER_METHODS
 
 __all__ = ["FIGURES", "FigureSpec", "figure_spec"]
 
@@ -53,7 +53,7 @@ class FigureSpec:
         return replace(self, depth=20, runs=3, steps=min(self.steps, 5))
 
 
-_ALL = available_methods()
+_ALL = PAPER_METHODS
 
 FIGURES: dict[int, FigureSpec] = {
     2: FigureSpec(

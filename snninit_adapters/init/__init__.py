@@ -10,11 +10,19 @@ from snninit_adapters.init.baselines import (
     rossbroich2022_normal_,
     zenke2021_normal_,
 )
-from snninit_adapters.init.registry import METHODS, InitMethod, TensorInitializer, available_methods, get_method
-from snninit_adapters.init.snn import calculate_snn_gain, snn_normal_, snn_uniform_
+from snninit_adapters.init.registry import (
+    METHODS,
+    PAPER_METHODS,
+    InitMethod,
+    TensorInitializer,
+    available_methods,
+    get_method,
+)
+from snninit_adapters.init.snn import calculate_snn_gain, snn_normal_, snn_temporal_normal_, snn_uniform_
 
 __all__ = [
     "METHODS",
+    "PAPER_METHODS",
     "InitMethod",
     "TensorInitializer",
     "available_methods",
@@ -28,6 +36,7 @@ __all__ = [
     "lee2016_uniform_",
     "rossbroich2022_normal_",
     "snn_normal_",
+    "snn_temporal_normal_",
     "snn_uniform_",
     "zenke2021_normal_",
 ]

@@ -1,10 +1,12 @@
-"""One registry of initialisation methods: the paper's and its seven baselines, by name.
+"""One registry of initialisation methods: the paper's, its seven baselines and the temporal rule, by name.
 
 >>> from snninit_adapters import get_method
 >>> get_method("snn").name
 'micheli2024'
 >>> sorted(m.name for m in METHODS.values() if m.provisional)
 ['ding2022', 'zenke2021']
+>>> [m.name for m in METHODS.values() if m.temporal]
+['micheli2024_temporal']
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from snninit_adapters.init.baselines import (
     rossbroich2022_normal_,
     zenke2021_normal_,
 )
-from snninit_adapters.init.snn import snn_normal_
+from snninit_adapters.init.snn import snn_normal_, snn_temporal_normal_
 from snninit_adapters.theory import (
     LayerContext,
     WeightLaw,
@@ -38,11 +40,12 @@ from snninit_adapters.theory import (
     lee2016_law,
     lee2016_threshold,
     micheli2024_law,
+    micheli2024_temporal_law,
     rossbroich2022_law,
     zenke2021_law,
 )
 
-__all__ = ["METHODS", "InitMethod", "TensorInitializer", "available_methods", "get_method"]
+__all__ = ["METHODS", "PAPER_METHODS", "InitMethod", "TensorInitializer", "available_methods", "get_method"]
 
 
 TensorInitializer = Callable[..., torch.Tensor]
@@ -64,6 +67,7 @@ class InitMethod:
         provisional: True when the formula is a reconstruction not checked against its paper.
         data_dependent: True when its natural inputs come from data (the fluctuation-driven rate).
         threshold_rule: For methods that also prescribe thresholds, ``(fan_in, **options) -> theta``.
+        temporal: True when its law needs the neurons' dynamics over time (``LayerContext.temporal``).
     """
 
     name: str
@@ -75,6 +79,7 @@ class InitMethod:
     provisional: bool = False
     data_dependent: bool = False
     threshold_rule: Callable[..., float] | None = None
+    temporal: bool = False
 
     def __call__(self, tensor: torch.Tensor, threshold: Threshold = 1.0, **kwargs: Any) -> torch.Tensor:
         """Initialise ``tensor`` in place with this method; see :attr:`initializer` for the arguments."""
@@ -150,19 +155,31 @@ _METHODS = (
         aliases=("fluctuation-driven", "fluctuation_driven"),
         data_dependent=True,
     ),
+    InitMethod(
+        "micheli2024_temporal",
+        micheli2024_temporal_law,
+        snn_temporal_normal_,
+        "Beyond Micheli et al. (2024): the deep fixed point of the multi-step mean-field map (this library)",
+        "N(0, kappa* theta^2 / (n g^2)), kappa*: the deep fixed point at the target rate",
+        aliases=("snn_temporal", "temporal"),
+        temporal=True,
+    ),
 )
 
 METHODS: Mapping[str, InitMethod] = MappingProxyType({method.name: method for method in _METHODS})
-"""Every registered method by its name, in the paper's order (proposed method first)."""
+"""Every registered method by its name: the paper's, in its order (proposed method first), then this library's."""
+
+PAPER_METHODS: tuple[str, ...] = tuple(method.name for method in _METHODS if not method.temporal)
+"""The paper's proposed method and its seven baselines, in its order."""
 
 _BY_NAME = {name: method for method in _METHODS for name in (method.name, *method.aliases)}
 
 
 def available_methods() -> tuple[str, ...]:
-    """Names of the registered methods, the paper's first.
+    """Names of the registered methods: the paper's, in its order, then this library's temporal rule.
 
     Returns:
-        The names, in the paper's order.
+        The names.
     """
     return tuple(METHODS)
 

@@ -17,9 +17,9 @@ import math
 import torch
 
 from snninit_adapters.init._tensor import Threshold, initialize_, threshold_value
-from snninit_adapters.theory import micheli2024_law, snn_weight_variance
+from snninit_adapters.theory import Dynamics, micheli2024_law, micheli2024_temporal_law, snn_weight_variance
 
-__all__ = ["calculate_snn_gain", "snn_normal_", "snn_uniform_"]
+__all__ = ["calculate_snn_gain", "snn_normal_", "snn_temporal_normal_", "snn_uniform_"]
 
 
 def snn_normal_(
@@ -131,3 +131,60 @@ def calculate_snn_gain(threshold: Threshold = 1.0, *, target_variance: float = 1
         2.0
     """
     return math.sqrt(snn_weight_variance(1, threshold_value(threshold), target_variance=target_variance))
+
+
+def snn_temporal_normal_(
+    tensor: torch.Tensor,
+    threshold: Threshold = 1.0,
+    *,
+    beta: float = 0.5,
+    reset: str = "soft",
+    timing: str = "before_leak",
+    steps: int = 20,
+    input_gain: float = 1.0,
+    rate: float | None = None,
+    mode: str = "fan_in",
+    target_variance: float = 1.0,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    r"""Fill ``tensor`` with the temporal rule's deep-layer law: the rate stays constant over depth and time.
+
+    A layer fed by spikes of neurons with these dynamics, driving neurons with the same ones, gets the
+    propagation gain :math:`\kappa^*` of the deep fixed point at ``rate``
+    (:func:`~snninit_adapters.theory.temporal_weight_variance`):
+    :math:`\operatorname{Var}[w] = \kappa^* \theta^2 / (n g^2)`.
+
+    Args:
+        tensor: An n-dimensional weight.
+        threshold: The neurons' threshold :math:`\theta` (a float; a tensor is averaged).
+        beta: Their leak per step.
+        reset: ``"soft"``, ``"hard"`` or ``"none"``.
+        timing: For a soft reset, ``"before_leak"`` (SpikingJelly, Norse) or ``"after_leak"`` (Eq. 13, snnTorch).
+        steps: Time steps :math:`T`.
+        input_gain: The driven neurons' input gain :math:`g`.
+        rate: The time-averaged rate to keep (default :math:`Q(\theta)`).
+        mode: ``"fan_in"`` or ``"fan_out"``.
+        target_variance: Scales :math:`\kappa` (a share of 1 for a branch of a sum).
+        generator: the torch Generator to sample from (default: None)
+
+    Returns:
+        ``tensor``, filled.
+
+    Examples:
+        >>> w = torch.empty(1000, 1000)
+        >>> _ = snn_temporal_normal_(w, 1.0, beta=0.0, reset="hard", steps=5)  # memoryless: Eq. 10
+        >>> round(float(w.std() * 1000 ** 0.5), 1)
+        2.5
+    """
+    theta = float(threshold_value(threshold) if not isinstance(threshold, torch.Tensor) else threshold.mean())
+    dynamics = Dynamics(beta=beta, theta=theta, reset=reset, timing=timing, gain=input_gain, steps=steps)  # type: ignore[arg-type]
+    return initialize_(
+        tensor,
+        micheli2024_temporal_law,
+        function="snn_temporal_normal_",
+        threshold=threshold,
+        mode=mode,
+        target_variance=target_variance,
+        generator=generator,
+        options={"distribution": "normal", "dynamics": dynamics, "rate": rate},
+    )

@@ -13,11 +13,33 @@ from typing import Literal
 
 from snninit_adapters.errors import SNNInitError
 from snninit_adapters.theory.firing import ArrayLike
+from snninit_adapters.theory.meanfield import Dynamics
 
-__all__ = ["DISTRIBUTIONS", "Distribution", "LayerContext", "WeightLaw"]
+__all__ = ["DISTRIBUTIONS", "Distribution", "LayerContext", "Reads", "TemporalInput", "WeightLaw"]
+
+Reads = Literal["data", "encoded", "spikes"]
 
 Distribution = Literal["normal", "uniform"]
 DISTRIBUTIONS: tuple[Distribution, ...] = ("normal", "uniform")
+
+
+@dataclass(frozen=True)
+class TemporalInput:
+    """What a multi-step law needs beyond one step: the driven neurons' dynamics and what the layer reads.
+
+    Attributes:
+        dynamics: The driven neurons' leak, threshold, reset, input gain and steps.
+        reads: ``"data"`` (the model input), ``"encoded"`` (spikes of neurons that read the data
+            directly, described by ``source``) or ``"spikes"`` (spikes of neurons fed by weight layers
+            of the same rule, at its deep fixed point).
+        source: For ``"encoded"``: the encoding neurons' dynamics, their input std in ``input_std``.
+        mean_square: For ``"data"``: :math:`E[x]^2 / E[x^2]` of the input, measured (0 when not known).
+    """
+
+    dynamics: Dynamics
+    reads: Reads = "spikes"
+    source: Dynamics | None = None
+    mean_square: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -35,6 +57,7 @@ class LayerContext:
         spike_amplitude: Amplitude :math:`a` of one presynaptic spike (1 for binary spikes).
         input_gain: Coefficient :math:`g` with which the synaptic input enters the downstream membrane.
         target_variance: Variance the downstream membrane should have, 1 in the paper.
+        temporal: The dynamics over time, for multi-step laws (None: not known, or one-step laws).
     """
 
     fan_in: int
@@ -45,6 +68,7 @@ class LayerContext:
     spike_amplitude: float = 1.0
     input_gain: float = 1.0
     target_variance: float = 1.0
+    temporal: TemporalInput | None = None
 
 
 @dataclass(frozen=True)
@@ -55,11 +79,13 @@ class WeightLaw:
         distribution: ``"normal"`` or ``"uniform"``.
         std: Standard deviation of the weights (>= 0).
         mean: Mean of the weights.
+        notes: What the law's user should know (a target it could not keep, an assumption it made).
     """
 
     distribution: Distribution
     std: float
     mean: float = 0.0
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.distribution not in DISTRIBUTIONS:
@@ -82,6 +108,8 @@ class WeightLaw:
         return math.sqrt(3.0) * self.std
 
     @classmethod
-    def from_variance(cls, distribution: Distribution, variance: float, mean: float = 0.0) -> WeightLaw:
+    def from_variance(
+        cls, distribution: Distribution, variance: float, mean: float = 0.0, notes: tuple[str, ...] = ()
+    ) -> WeightLaw:
         """Build the law with the given variance."""
-        return cls(distribution, math.sqrt(variance), mean)
+        return cls(distribution, math.sqrt(variance), mean, notes)

@@ -21,12 +21,15 @@ ding2022      N(0, 2 theta^2 / n)                          1.414               p
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
 from snninit_adapters.errors import SNNInitError
-from snninit_adapters.theory.firing import ArrayLike
-from snninit_adapters.theory.law import Distribution, LayerContext, WeightLaw
+from snninit_adapters.theory.firing import ArrayLike, firing_probability
+from snninit_adapters.theory.law import Distribution, LayerContext, TemporalInput, WeightLaw
+from snninit_adapters.theory.meanfield import DataKind, Dynamics, weight_variance_of_gain
+from snninit_adapters.theory.temporal import input_layer_gain, temporal_weight_variance
 from snninit_adapters.theory.variance import snn_weight_variance, weight_variance
 
 __all__ = [
@@ -37,6 +40,7 @@ __all__ = [
     "lee2016_law",
     "lee2016_threshold",
     "micheli2024_law",
+    "micheli2024_temporal_law",
     "zenke2021_law",
 ]
 
@@ -222,3 +226,59 @@ def ding2022_law(context: LayerContext, *, slope: float | None = None) -> Weight
     if not (math.isfinite(slope) and slope > 0):
         raise SNNInitError(f"slope must be a positive finite number, got {slope!r}")
     return WeightLaw.from_variance("normal", 2.0 / (context.fan_in * slope**2))
+
+
+def micheli2024_temporal_law(
+    context: LayerContext,
+    *,
+    distribution: Distribution = "normal",
+    rate: float | None = None,
+    steps: int | None = None,
+    data: DataKind = "repeated",
+    dynamics: Dynamics | None = None,
+) -> WeightLaw:
+    r"""The temporal rule: weights that keep the time-averaged rate constant over depth over :math:`T` steps.
+
+    Beyond Micheli et al. (2024), whose Eq. 10 keeps :math:`\operatorname{Var}[u] = 1` at one step: a
+    layer fed by spikes at the deep fixed point gets the propagation gain :math:`\kappa^*` whose
+    fixed point has the target rate (:func:`~snninit_adapters.theory.temporal_weight_variance`); a layer
+    reading the data or an encoding layer's spikes gets the gain with which its neurons fire at that
+    rate too (:func:`~snninit_adapters.theory.input_layer_gain`). ``context.target_variance`` (a share
+    of 1 where branches are summed) scales :math:`\kappa`. Without dynamics (a readout layer, or neurons
+    whose leak is not known) this is Eq. 10.
+
+    Args:
+        context: The layer; ``context.temporal`` holds the driven neurons' dynamics and what it reads.
+        distribution: ``"normal"`` or ``"uniform"``.
+        rate: The time-averaged rate to keep (default: the paper's first-step rate
+            :math:`Q(\theta)` of the driven neurons).
+        steps: :math:`T`, overriding the dynamics' own.
+        data: How a layer reading the model input sees it over time: ``"repeated"`` (a static input
+            presented at every step, the default) or ``"independent"`` (drawn afresh at every step, e.g.
+            rate-coded spikes; its measured mean enters).
+        dynamics: The driven neurons' dynamics when the context has none (a bare weight tensor).
+
+    Returns:
+        The weight law, with the rule's notes (a target lifted to the floor, an unstable fixed point).
+    """
+    temporal = context.temporal
+    if temporal is None and dynamics is not None:
+        temporal = TemporalInput(dynamics)
+    if temporal is None:  # a readout, or neurons whose dynamics are not known (their reader says so)
+        return micheli2024_law(context, distribution=distribution)
+    dyn = temporal.dynamics if steps is None else replace(temporal.dynamics, steps=steps)
+    target = rate if rate is not None else float(firing_probability(dyn.theta))
+    rule = temporal_weight_variance(context.fan_in, dyn, target)
+    notes = list(rule.notes())
+    if temporal.reads == "spikes":
+        variance = rule.deep / context.spike_amplitude**2
+    else:
+        source = temporal.source
+        reads = replace(source, steps=dyn.steps) if temporal.reads == "encoded" and source is not None else data
+        kappa = input_layer_gain(dyn, round(rule.rate, 6), reads, round(temporal.mean_square, 4))
+        if kappa is None:
+            kappa = 1e3
+            notes.append(f"no gain up to 1e3 makes this layer's neurons fire at {rule.rate:.3g} on their input")
+        moment = context.input_second_moment if temporal.reads == "data" else context.spike_amplitude**2
+        variance = weight_variance_of_gain(kappa, context.fan_in, dyn) / (moment or 1.0)
+    return WeightLaw.from_variance(distribution, variance * context.target_variance, notes=tuple(notes))

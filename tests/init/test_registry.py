@@ -5,14 +5,17 @@ import pytest
 import torch
 
 from snninit_adapters import METHODS, LayerContext, SNNInitError, available_methods, get_method
+from snninit_adapters.init import PAPER_METHODS
 from tests._stats import assert_std_close
 
 PAPER_ORDER = ("micheli2024", "kaiming", "glorot", "lee2016", "bellec2018", "zenke2021", "ding2022", "rossbroich2022")
 
 
-def test_the_eight_methods_in_the_papers_order():
-    assert available_methods() == PAPER_ORDER
-    assert tuple(METHODS) == PAPER_ORDER
+def test_the_eight_methods_in_the_papers_order_then_the_temporal_rule():
+    assert PAPER_METHODS == PAPER_ORDER
+    assert available_methods() == (*PAPER_ORDER, "micheli2024_temporal")
+    assert tuple(METHODS) == available_methods()
+    assert [name for name, method in METHODS.items() if method.temporal] == ["micheli2024_temporal"]
 
 
 @pytest.mark.parametrize(

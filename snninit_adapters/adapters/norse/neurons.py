@@ -154,6 +154,7 @@ def _read_iaf(module: Any) -> NeuronRecord:
         gain=torch.tensor(1.0, dtype=torch.float64),
         source="p.v_th - p.v_reset (IAF starts at v_reset)",
         v_th=p.v_th,
+        leak=torch.tensor(1.0, dtype=torch.float64),
     )
 
 

@@ -49,7 +49,7 @@ def _mean_value(value: Any) -> float:
 
 
 def _read_if(module: Any) -> NeuronRecord:
-    return record_from_rest(module, gain=1.0, rest=reset_value(module))
+    return record_from_rest(module, gain=1.0, rest=reset_value(module), leak=1.0)
 
 
 def _lif_gain(module: Any) -> float:
