@@ -40,6 +40,17 @@ class FrameworkBackend(ABC):
     has_multi_step: ClassVar[bool] = False
     """Whether the framework has layers that run a whole sequence per call."""
 
+    orderings: ClassVar[tuple[tuple[str, str], ...]] = (("soft", "after_leak"),)
+    """The (reset kind, timing) pairs its neuron has (timing ``"before_leak"`` for hard and no reset)."""
+
+    def timing(self, reset: str) -> str:
+        """When the framework's neuron applies a reset of this kind; ValueError for one it does not have."""
+        for kind, when in self.orderings:
+            if kind == reset:
+                return when
+        have = ", ".join(f"{kind} ({when})" for kind, when in self.orderings)
+        raise ValueError(f"{self.name}'s neuron has no {reset!r} reset; it has: {have}")
+
     def check_leak(self, beta: float) -> None:
         r"""Raise ValueError for a leak :math:`\beta` the framework's neuron cannot take.
 
@@ -58,7 +69,13 @@ class FrameworkBackend(ABC):
 
     @abstractmethod
     def neuron(
-        self, beta: float, theta: float, *, surrogate: bool = False, device: str | torch.device = "cpu"
+        self,
+        beta: float,
+        theta: float,
+        *,
+        surrogate: bool = False,
+        device: str | torch.device = "cpu",
+        reset: str = "soft",
     ) -> nn.Module:
         r"""A new layer of the paper's LIF neurons.
 
@@ -68,6 +85,8 @@ class FrameworkBackend(ABC):
             surrogate: Give it the arctan surrogate gradient (:math:`\alpha = 2`) for training; otherwise
                 the framework's default (the forward pass is the same).
             device: Where its parameters live.
+            reset: ``"soft"`` (the paper's subtract reset, in the framework's timing), ``"hard"`` (to 0)
+                or ``"none"``, where the framework has it (:attr:`orderings`).
         """
 
     def linear(self, n_in: int, n_out: int) -> nn.Module:

@@ -89,10 +89,19 @@ class Backend(FrameworkBackend):
         r""":math:`g = dt\,\tau_\text{mem}^{-1} = 1 - \beta`, as the cell computes it (in float32)."""
         return float(NORSE_DT * _tau_mem_inv(beta))
 
+    orderings: ClassVar[tuple[tuple[str, str], ...]] = (("soft", "before_leak"), ("hard", "before_leak"))
+
     def neuron(
-        self, beta: float, theta: float, *, surrogate: bool = False, device: str | torch.device = "cpu"
+        self,
+        beta: float,
+        theta: float,
+        *,
+        surrogate: bool = False,
+        device: str | torch.device = "cpu",
+        reset: str = "soft",
     ) -> nn.Module:
-        """A ``LIFBoxCell`` with subtract reset (stepping with the arctan surrogate when ``surrogate``)."""
+        """A ``LIFBoxCell``: ``reset_subtract``, or ``reset_value`` for ``reset="hard"`` (arctan surrogate if asked)."""
+        self.timing(reset)  # refuses a reset it does not have
 
         def value(number: float) -> torch.Tensor:
             return torch.tensor(number, device=device)
@@ -102,7 +111,9 @@ class Backend(FrameworkBackend):
             v_leak=value(0.0),
             v_th=value(float(theta)),
             v_reset=value(0.0),
-            reset_method=_module("functional.reset").reset_subtract,
+            reset_method=_module("functional.reset").reset_subtract
+            if reset == "soft"
+            else _module("functional.reset").reset_value,
         )
         cell: Any = _module("module.lif_box").LIFBoxCell(p=parameters, dt=NORSE_DT)
         if surrogate:

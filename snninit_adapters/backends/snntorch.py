@@ -29,6 +29,9 @@ NOTES = (
 )
 
 
+_MECHANISMS = {"soft": "subtract", "hard": "zero", "none": "none"}
+
+
 class Backend(FrameworkBackend):
     """snnTorch ``Leaky`` with subtract reset: the paper's Eq. 2/13, in the reference backend's timing."""
 
@@ -39,16 +42,29 @@ class Backend(FrameworkBackend):
         """:math:`g = 1`."""
         return 1.0
 
+    orderings: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("soft", "after_leak"),
+        ("hard", "before_leak"),
+        ("none", "before_leak"),
+    )
+
     def neuron(
-        self, beta: float, theta: float, *, surrogate: bool = False, device: str | torch.device = "cpu"
+        self,
+        beta: float,
+        theta: float,
+        *,
+        surrogate: bool = False,
+        device: str | torch.device = "cpu",
+        reset: str = "soft",
     ) -> nn.Module:
-        """A ``Leaky`` layer with subtract reset and hidden state (the arctan surrogate when ``surrogate``)."""
+        """A ``Leaky`` layer with hidden state: subtract reset (or ``zero``/``none``), the arctan surrogate if asked."""
+        self.timing(reset)  # refuses a reset it does not have
         snn: Any = require_framework("snntorch")
         options: dict[str, Any] = {}
         if surrogate:
             options["spike_grad"] = require_framework("snntorch", "snntorch.surrogate").atan(alpha=ATAN_ALPHA)  # type: ignore[attr-defined]
         neuron: nn.Module = snn.Leaky(
-            beta=beta, threshold=theta, reset_mechanism="subtract", init_hidden=True, **options
+            beta=beta, threshold=theta, reset_mechanism=_MECHANISMS[reset], init_hidden=True, **options
         ).to(device)
         # every snnTorch neuron registers itself in a class-level list, kept for the class's
         # reset_hidden/detach_hidden helpers; the adapter resets our neurons, so drop this one there and

@@ -58,10 +58,19 @@ class Backend(FrameworkBackend):
         """:math:`g = 1` (``decay_input=False``)."""
         return 1.0
 
+    orderings: ClassVar[tuple[tuple[str, str], ...]] = (("soft", "before_leak"), ("hard", "before_leak"))
+
     def neuron(
-        self, beta: float, theta: float, *, surrogate: bool = False, device: str | torch.device = "cpu"
+        self,
+        beta: float,
+        theta: float,
+        *,
+        surrogate: bool = False,
+        device: str | torch.device = "cpu",
+        reset: str = "soft",
     ) -> nn.Module:
-        """A ``LIFNode`` layer in this backend's step mode (the arctan surrogate when ``surrogate``)."""
+        """A ``LIFNode`` layer in this backend's step mode: soft reset, or ``v_reset=0`` for ``reset="hard"``."""
+        self.timing(reset)  # refuses a reset it does not have
         options: dict[str, Any] = {}
         if surrogate:
             options["surrogate_function"] = _module("surrogate").ATan(alpha=ATAN_ALPHA)
@@ -69,7 +78,7 @@ class Backend(FrameworkBackend):
             tau=1.0 / (1.0 - beta),
             decay_input=False,
             v_threshold=float(theta),
-            v_reset=None,
+            v_reset=None if reset == "soft" else 0.0,
             step_mode="m" if self.multi_step else "s",
             **options,
         )

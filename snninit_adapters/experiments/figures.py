@@ -86,7 +86,7 @@ FIGURES: dict[int, FigureSpec] = {
         "Var[u_l^t] and spikes per layer and step over 20 steps (beta = 0.5, theta = 1)",
         "The proposed method propagates activity through layers and time steps; Kaiming loses it within a "
         "few layers at every step.",
-        ("micheli2024", "kaiming"),
+        ("micheli2024", "kaiming", "micheli2024_temporal"),
         (1.0,),
         runs=10,
         steps=20,
@@ -96,7 +96,7 @@ FIGURES: dict[int, FigureSpec] = {
         "Var[u_l] and spikes per layer averaged over 20 steps, all 8 methods (theta = 1)",
         "The proposed method approximately conserves the variance, with a slow decrease in spike count; "
         "the other methods but Rossbroich et al. lose the activity.",
-        _ALL,
+        (*_ALL, "micheli2024_temporal"),
         (1.0,),
         runs=10,
         steps=20,
@@ -105,7 +105,7 @@ FIGURES: dict[int, FigureSpec] = {
         7,
         "beta = 0.9: Var[u_l^t], and skewness and excess kurtosis of u_l^t averaged over steps",
         "With beta = 0.9 the reset makes u left-skewed and heavy-tailed, and the propagation is less stable.",
-        ("micheli2024", "kaiming"),
+        ("micheli2024", "kaiming", "micheli2024_temporal"),
         (1.0,),
         runs=10,
         steps=20,

@@ -38,6 +38,7 @@ from snninit_adapters.backends.norse import NORSE_DT
 from snninit_adapters.experiments.figures import FigureSpec
 from snninit_adapters.experiments.seeds import cell_seed
 from snninit_adapters.experiments.simulate import LayerStats
+from snninit_adapters.init import get_method
 from snninit_adapters.monitor import ActivityReport, measure_activity
 
 __all__ = ["FRAMEWORKS", "NORSE_DT", "FrameworkNetwork", "backend_notes", "build", "simulate"]
@@ -62,7 +63,7 @@ class FrameworkNetwork:
     Attributes:
         backend: The framework's backend (single-step: the time loop runs outside the model).
         model: The framework's container of all the layers (what :func:`apply_snn_init` initialises).
-        neurons: The neuron layers, encoding layer first (``depth + 1``).
+        neurons: The neuron layers, encoding layer first (``depth + 1``; ``depth`` without one).
         linears: The weight layers (``depth``), ``nn.Linear(width, width, bias=False)``, zero until initialised.
         width: Neurons per layer.
         depth: Number of weight layers.
@@ -80,17 +81,23 @@ class FrameworkNetwork:
         beta: float,
         theta: float,
         device: str | torch.device = "cpu",
+        reset: str = "soft",
+        encoding: bool = True,
     ) -> None:
         backend.check_leak(beta)
         self.backend = backend
         self.width, self.depth, self.beta, self.theta = int(width), int(depth), float(beta), float(theta)
         self.device = torch.device(device)
-        self.neurons = tuple(backend.neuron(self.beta, self.theta, device=self.device) for _ in range(self.depth + 1))
+        count = self.depth + int(encoding)
+        self.neurons = tuple(
+            backend.neuron(self.beta, self.theta, device=self.device, reset=reset) for _ in range(count)
+        )
         self.linears = tuple(_zero_linear(self.width, self.device) for _ in range(self.depth))
-        layers: list[nn.Module] = [self.neurons[0]]
-        for linear, neuron in zip(self.linears, self.neurons[1:], strict=True):
+        layers: list[nn.Module] = [self.neurons[0]] if encoding else []
+        for linear, neuron in zip(self.linears, self.neurons[int(encoding) :], strict=True):
             layers += [linear, neuron]
         self.model = backend.container(layers).to(device=self.device)
+        self.loop = _TimeLoop(backend, self.model)
 
     @property
     def framework(self) -> str:
@@ -124,11 +131,37 @@ class FrameworkNetwork:
             RuntimeError: If the monitor did not measure every layer's membrane at every step.
         """
         report = measure_activity(self.model, self.encode(drive), steps=steps)
-        names = {id(module): name for name, module in self.model.named_modules()}
+        return self._stats(report, self.model, steps)
+
+    def run_sequence(self, sequence: torch.Tensor) -> LayerStats:
+        """Run a network built without an encoding layer on a sequence of spikes ``[T, 1, n]``; its statistics.
+
+        Args:
+            sequence: The first weight layer's input at every step.
+
+        Returns:
+            The statistics of the neuron layers 1 to ``depth`` (the input is not a neuron layer).
+        """
+        report = measure_activity(self.loop, sequence.to(device=self.device, dtype=torch.float32))
+        return self._stats(report, self.loop, int(sequence.shape[0]))
+
+    def _stats(self, report: ActivityReport, model: nn.Module, steps: int) -> LayerStats:
+        names = {id(module): name for name, module in model.named_modules()}
         layers = [names[id(neuron)] for neuron in self.neurons]
         if report.layers != layers:
             raise RuntimeError(f"the monitor measured layers {report.layers}, expected {layers}: {report.notes}")
         return _layer_stats(report, layers, steps)
+
+
+class _TimeLoop(nn.Module):
+    """The network run over a whole input sequence ``[T, B, n]`` in one call (the time loop inside)."""
+
+    def __init__(self, backend: FrameworkBackend, body: nn.Module) -> None:
+        super().__init__()
+        self.backend, self.body = backend, body
+
+    def forward(self, sequence: torch.Tensor) -> torch.Tensor:
+        return self.backend.step_through(self.body, sequence)
 
 
 def _layer_stats(report: ActivityReport, layers: list[str], steps: int) -> LayerStats:
@@ -153,6 +186,8 @@ def build(
     beta: float,
     theta: float,
     device: str | torch.device = "cpu",
+    reset: str = "soft",
+    encoding: bool = True,
 ) -> FrameworkNetwork:
     r"""Build the paper's deep network from one framework's modules, with zero weights.
 
@@ -163,6 +198,9 @@ def build(
         beta: Leak :math:`\beta`.
         theta: Threshold :math:`\theta` of every neuron.
         device: Torch device of the model (float32).
+        reset: The neurons' reset kind, in the framework's own timing (``backend.orderings``).
+        encoding: Start with an encoding neuron layer that takes the real-valued input; without it the
+            first weight layer reads the input (for spike sequences, :meth:`FrameworkNetwork.run_sequence`).
 
     Returns:
         The network, ready for :func:`apply_snn_init` on ``network.model`` and :meth:`FrameworkNetwork.run`.
@@ -171,7 +209,8 @@ def build(
         ValueError: For an unknown framework, or a leak the framework's neuron cannot take.
         MissingFrameworkError: If the framework is not installed (names the pip extra).
     """
-    return FrameworkNetwork(get_backend(name), width=width, depth=depth, beta=beta, theta=theta, device=device)
+    return FrameworkNetwork(get_backend(name), width=width, depth=depth, beta=beta, theta=theta, device=device,
+                            reset=reset, encoding=encoding)  # fmt: skip
 
 
 def _drive(cell: Mapping[str, Any], width: int, device: str) -> torch.Tensor:
@@ -202,7 +241,8 @@ def simulate(name: str, cell: Mapping[str, Any], spec: FigureSpec) -> dict[str, 
     network = build(name, width=width, depth=spec.depth, beta=spec.beta, theta=float(cell["threshold"]), device=device)
     drive = _drive(cell, width, device)
     weights = torch.Generator(device=device).manual_seed(cell_seed({**cell, "draw": "weights"}))
-    apply_snn_init(network.model, network.encode(drive), method=method, generator=weights)
+    options: dict[str, Any] = {"steps": spec.steps} if get_method(method).temporal else {}
+    apply_snn_init(network.model, network.encode(drive), method=method, generator=weights, **options)
     return {method: network.run(drive, spec.steps)}
 
 

@@ -16,13 +16,13 @@ import torch
 
 from snninit_adapters.backends import FRAMEWORKS
 from snninit_adapters.experiments.figures import FigureSpec, figure_spec
+from snninit_adapters.experiments.laws import method_laws
 from snninit_adapters.experiments.plots import plot_figure
 from snninit_adapters.experiments.seeds import cell_seed
 from snninit_adapters.experiments.simulate import LayerStats, simulate_networks
 from snninit_adapters.experiments.store import CellStore, write_csv_atomic, write_text_atomic
 from snninit_adapters.experiments.summary import summarise
-from snninit_adapters.init import get_method
-from snninit_adapters.theory import LayerContext
+from snninit_adapters.theory import Dynamics
 
 __all__ = ["BACKENDS", "PropagationResult", "cells", "run_cell", "run_propagation"]
 
@@ -31,8 +31,8 @@ Simulator = Callable[[Mapping[str, Any], FigureSpec], dict[str, LayerStats]]
 
 def _reference(cell: Mapping[str, Any], spec: FigureSpec) -> dict[str, LayerStats]:
     theta, width = float(cell["threshold"]), int(cell["width"])
-    context = LayerContext(fan_in=width, fan_out=width, theta_pre=theta, theta_post=theta)
-    laws = {name: get_method(name).weight_law(context) for name in cell["methods"].split("+")}
+    dynamics = Dynamics(beta=spec.beta, theta=theta, steps=spec.steps) if theta > 0 else None  # Eq. 13
+    laws = method_laws(cell["methods"].split("+"), width, theta, dynamics)
     generator = torch.Generator(device=cell.get("device", "cpu")).manual_seed(cell_seed(cell))
     return simulate_networks(
         laws, depth=spec.depth, width=width, steps=spec.steps, beta=spec.beta, theta=theta, generator=generator

@@ -33,6 +33,7 @@ import numpy.typing as npt
 import torch
 
 from snninit_adapters.theory import WeightLaw
+from snninit_adapters.theory.meanfield import Reset, Timing
 
 __all__ = ["LayerStats", "layer_stats", "moments", "simulate_dense", "simulate_networks"]
 
@@ -119,23 +120,42 @@ def _input_current(law: WeightLaw, spikes: torch.Tensor, noise: _SharedNoise) ->
     return (scale * current.double()) + law.mean * spikes[active].double().sum(0)
 
 
-def _integrate(current: torch.Tensor, beta: float, theta: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Run the leaky, soft-reset membrane over the steps; returns (membrane, spikes), shape (n, T)."""
+def _integrate(
+    current: torch.Tensor, beta: float, theta: float, reset: Reset = "soft", timing: Timing = "after_leak"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Run the leaky membrane over the steps; returns (membrane before the reset, spikes), shape (n, T).
+
+    ``reset``/``timing`` as :class:`~snninit_adapters.theory.Dynamics` (default: Eq. 13).
+    """
     width, steps = current.shape
     membrane = torch.empty(width, steps, dtype=torch.float64, device=current.device)
     spikes = torch.empty(width, steps, dtype=torch.bool, device=current.device)
     u = torch.zeros(width, dtype=torch.float64, device=current.device)
     fired = torch.zeros(width, dtype=torch.bool, device=current.device)
     for t in range(steps):
-        u = beta * u + current[:, t] - theta * fired
+        if reset == "hard":
+            u = beta * u * ~fired + current[:, t]
+        elif reset == "soft" and timing == "before_leak":
+            u = beta * (u - theta * fired) + current[:, t]
+        elif reset == "soft":
+            u = beta * u + current[:, t] - theta * fired
+        else:
+            u = beta * u + current[:, t]
         fired = u > theta
         membrane[:, t] = u
         spikes[:, t] = fired
     return membrane, spikes
 
 
+def _layer_law(law: WeightLaw | tuple[WeightLaw, WeightLaw], layer: int) -> WeightLaw:
+    """The law of weight layer ``layer`` (from 0): one law for all, or (first layer's, deeper layers')."""
+    if isinstance(law, WeightLaw):
+        return law
+    return law[0] if layer == 0 else law[1]
+
+
 def simulate_networks(
-    laws: Mapping[str, WeightLaw],
+    laws: Mapping[str, WeightLaw | tuple[WeightLaw, WeightLaw]],
     *,
     depth: int,
     width: int,
@@ -143,6 +163,9 @@ def simulate_networks(
     beta: float,
     theta: float,
     generator: torch.Generator,
+    reset: Reset = "soft",
+    timing: Timing = "after_leak",
+    input_rate: float | None = None,
 ) -> dict[str, LayerStats]:
     r"""Simulate one network per weight law: an encoding layer and ``depth`` layers of ``width`` LIF neurons.
 
@@ -150,13 +173,17 @@ def simulate_networks(
     their weights are drawn from the same noise (see :class:`_SharedNoise`).
 
     Args:
-        laws: Weight law of every layer, per method (all layers have the same fan-in, so one law).
+        laws: Per method, the weight law of every layer, or (the first layer's, the deeper layers').
         depth: Number of weight layers :math:`L`.
         width: Neurons per layer :math:`n`.
         steps: Time steps :math:`T`.
         beta: Leak :math:`\beta`.
         theta: Threshold :math:`\theta` of every neuron.
         generator: Source of the input and the weights; the simulation runs on its device.
+        reset: ``"soft"`` (the paper's), ``"hard"`` (to 0) or ``"none"``.
+        timing: For the soft reset: ``"after_leak"`` (Eq. 13) or ``"before_leak"``.
+        input_rate: None: the encoding layer above; a rate: layer 0 is i.i.d. Bernoulli spikes at that
+            rate, drawn afresh at every step (its membrane statistics are NaN).
 
     Returns:
         Per method, statistics of layers 0 (encoding) to ``depth`` at every step.
@@ -167,15 +194,19 @@ def simulate_networks(
     drives = dict.fromkeys(laws, drive0)
     for layer in range(depth + 1):
         noise = _SharedNoise(width, generator)
+        if layer == 0 and input_rate is not None:
+            spikes = torch.rand(width, steps, generator=generator, device=generator.device) < input_rate
+            membrane = torch.full((width, steps), math.nan, dtype=torch.float64, device=generator.device)
         for name, law in laws.items():
-            membrane, spikes = _integrate(drives[name], beta, theta)
+            if layer or input_rate is None:
+                membrane, spikes = _integrate(drives[name], beta, theta, reset, timing)
             mean, var, skew, kurt = moments(membrane)
             var_u, mean_u, skew_u, kurt_u, counts = stats[name]
             mean_u[layer], var_u[layer] = mean.cpu().numpy(), var.cpu().numpy()
             skew_u[layer], kurt_u[layer] = skew.cpu().numpy(), kurt.cpu().numpy()
             counts[layer] = spikes.sum(0).double().cpu().numpy()
             if layer < depth:
-                drives[name] = _input_current(law, spikes, noise)
+                drives[name] = _input_current(_layer_law(law, layer), spikes, noise)
     return {name: LayerStats(*arrays) for name, arrays in stats.items()}
 
 

@@ -76,10 +76,12 @@ class CellStore:
 
     Args:
         directory: Folder of the experiment; cells go to ``directory / "cells"``.
+        columns: The columns of its rows (default: the propagation figures').
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, columns: Sequence[str] = COLUMNS) -> None:
         self.directory = directory / "cells"
+        self.columns = tuple(columns)
 
     @staticmethod
     def key(cell: Mapping[str, Any]) -> str:
@@ -98,7 +100,7 @@ class CellStore:
 
     def write(self, cell: Mapping[str, Any], rows: Iterable[Mapping[str, Any]]) -> None:
         """Store a finished cell atomically."""
-        write_csv_atomic(self.path(cell), rows)
+        write_csv_atomic(self.path(cell), rows, self.columns)
 
     def read(self, cell: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The stored rows of a finished cell."""

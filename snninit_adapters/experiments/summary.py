@@ -6,6 +6,7 @@ summary prints them with "holds" or "does not hold", and the test suite asserts 
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import numpy.typing as npt
 
 from snninit_adapters.backends import get_backend
 from snninit_adapters.experiments.figures import FigureSpec
+from snninit_adapters.init import get_method
 
 __all__ = ["Claim", "aggregate", "claims", "summarise"]
 
@@ -124,7 +126,7 @@ def _baseline_claims(spec: FigureSpec, get: Getter) -> list[Claim]:
     out: list[Claim] = []
     theta_max = max(spec.thresholds)
     for method in spec.methods:
-        if method in ("micheli2024", "rossbroich2022", "kaiming"):
+        if method in ("micheli2024", "rossbroich2022", "kaiming") or get_method(method).temporal:
             continue
         other = get(method, theta_max)
         if other is not None:
@@ -168,6 +170,25 @@ def _fig4_claims(spec: FigureSpec, get: Getter, rows: Sequence[dict[str, Any]]) 
     return out
 
 
+def _temporal_claims(spec: FigureSpec, get: Getter) -> list[Claim]:
+    """Beyond the paper (Figs. 5-7): the temporal rule keeps the step-averaged spike count over depth."""
+    theta = max(spec.thresholds)
+    ours, paper = get("micheli2024_temporal", theta), get("micheli2024", theta)
+    if ours is None:
+        return []
+
+    def ratio(data: dict[str, npt.NDArray[np.float64]]) -> float:
+        counts = np.nanmean(data["spikes"], axis=(0, 2))  # over runs and steps, per layer
+        return float(counts[-1] / counts[1]) if counts[1] > 0 else math.nan
+
+    kept = ratio(ours)
+    detail = f"spikes at layer {spec.depth} / layer 1, averaged over steps: {kept:.3g}"
+    if paper is not None:
+        detail += f" (Eq. 10: {ratio(paper):.3g})"
+    return [Claim("beyond the paper: the temporal rule keeps the activity within 10% over depth",
+                  bool(abs(kept - 1.0) <= 0.1), detail)]  # fmt: skip
+
+
 def _fig7_claims(spec: FigureSpec, get: Getter) -> list[Claim]:
     """Fig. 7: under the reset u is left-skewed and heavy-tailed."""
     ours = get("micheli2024", max(spec.thresholds))
@@ -195,6 +216,8 @@ def claims(spec: FigureSpec, rows: Sequence[dict[str, Any]]) -> list[Claim]:
         out += _fig2_claims(spec, get)
     if spec.number in (3, 6):
         out += _baseline_claims(spec, get)
+    if spec.number in (5, 6, 7):
+        out += _temporal_claims(spec, get)
     if spec.number == 4:
         out += _fig4_claims(spec, get, rows)
     if spec.number == 7:

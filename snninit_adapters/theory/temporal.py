@@ -263,7 +263,8 @@ def _fixed_point_gain(rate: float, dyn: Dynamics, low: float, start: Matrix) -> 
     if log_high > log_low:
         optimize.brentq(lambda x: solve(x).rate - rate, log_low, log_high, xtol=1e-3)
     alive = [point for point in points.values() if point.alive]
-    return min(alive, key=lambda point: abs(point.rate - rate))
+    above = [point for point in alive if point.rate >= rate / 1.02]  # not below the aim: near it lies the floor
+    return min(above or alive, key=lambda point: abs(point.rate - rate))
 
 
 @dataclass(frozen=True)
@@ -297,8 +298,13 @@ class TemporalVariance:
 
     @property
     def lifted(self) -> bool:
-        """The target is below the floor; the rule aims at the floor."""
+        """The rule aims above the target: it is below the floor, or no fixed point lies near it."""
         return self.rate > self.target_rate * 1.02
+
+    @property
+    def below_floor(self) -> bool:
+        """The target is below the floor: no zero-mean weights keep it at depth."""
+        return self.target_rate < self.floor.rate / 1.02
 
     @property
     def lowered(self) -> bool:
@@ -325,11 +331,16 @@ class TemporalVariance:
         """What a user should know about the result, one sentence each."""
         found = []
         point = self.fixed_point
-        if self.lifted:
+        if self.lifted and self.below_floor:
             found.append(
                 f"the target rate {self.target_rate:.3g} is below the lowest rate these dynamics sustain "
                 f"({self.floor.rate:.3g}, at first-step stability {STABLE}): no zero-mean weight variance keeps a "
                 f"lower deep rate, so the rule aims at {self.rate:.3g}"
+            )
+        elif self.lifted:
+            found.append(
+                f"from this input the deep layers settle at no rate near the target {self.target_rate:.3g} (their "
+                f"fixed points jump past it as the gain grows); the rule aims at the nearest above, {self.rate:.3g}"
             )
         if self.lowered:
             found.append(
