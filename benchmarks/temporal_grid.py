@@ -36,8 +36,10 @@ def rule_cost(steps: int) -> None:
         cached += time.perf_counter() - start
         worst, total = max(worst, elapsed), total + elapsed
     count = len(settings)
-    print(f"temporal_weight_variance, T = {steps}, {count} dynamics: mean {total / count:.2f} s, worst {worst:.2f} s "
-          f"(target {TARGET_SECONDS:g} s, ratio {worst / TARGET_SECONDS:.2f}); cached call {1e3 * cached / count:.3f} ms")  # fmt: skip
+    print(
+        f"temporal_weight_variance, T = {steps}, {count} dynamics: mean {total / count:.2f} s, worst {worst:.2f} s "
+        f"(target {TARGET_SECONDS:g} s, ratio {worst / TARGET_SECONDS:.2f}); cached {1e3 * cached / count:.3f} ms"
+    )
 
 
 def main() -> None:
