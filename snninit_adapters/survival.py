@@ -24,7 +24,7 @@ from snninit_adapters.neurons import NeuronRecord
 from snninit_adapters.report import ChainSurvival, LayerReport
 from snninit_adapters.theory import WeightLaw, propagate_spike_counts
 
-__all__ = ["ChainSurvival", "FullyConnectedLink", "chain_survival", "fully_connected_link"]
+__all__ = ["ADVICE_MAX_WIDTH", "ChainSurvival", "FullyConnectedLink", "chain_survival", "fully_connected_link"]
 
 
 SURVIVAL_TARGET = 0.99
@@ -112,6 +112,10 @@ def _chains(links: list[FullyConnectedLink]) -> list[list[FullyConnectedLink]]:
     return chains
 
 
+ADVICE_MAX_WIDTH = 4096
+"""The widest layer the report's advice searches (wider ones make the exact law slow)."""
+
+
 def _advice(chain: list[FullyConnectedLink]) -> str:
     from snninit_adapters.theory import max_threshold, recommend_width
 
@@ -119,11 +123,11 @@ def _advice(chain: list[FullyConnectedLink]) -> str:
     thetas = {round(link.theta / link.membrane_std, 6) for link in chain}
     if len(widths) == 1 and len(thetas) == 1:
         width, theta = widths.pop(), thetas.pop()
-        try:
-            needed = recommend_width(theta, len(chain), SURVIVAL_TARGET)
+        try:  # bounded: the exact law's cost grows with the width (about 0.5 s for 100 layers of 4096)
+            needed = recommend_width(theta, len(chain), SURVIVAL_TARGET, max_width=ADVICE_MAX_WIDTH)
             wider = f"layers of at least {needed} neurons"
         except ValueError:
-            wider = "no width up to 65536"
+            wider = f"no width up to {ADVICE_MAX_WIDTH}"
         lower = max_threshold(width, len(chain), SURVIVAL_TARGET)
         return f"to reach {SURVIVAL_TARGET} use {wider}, or thresholds up to {lower:.3f} (in membrane stds)"
     return f"widen the narrowest layers or lower the thresholds to reach {SURVIVAL_TARGET}"
