@@ -241,6 +241,7 @@ def test_extractors_read_what_the_catalog_says():
     assert adapter.snninit_neuron_record(LIFCell()).input_gain == pytest.approx(0.1)
     assert adapter.snninit_neuron_record(LIFCell()).threshold == pytest.approx(1.0)
     assert adapter.snninit_neuron_record(LIFCell()).reset == "hard"
+    assert adapter.snninit_neuron_record(LIFCell()).current_decay == pytest.approx(0.8)  # 1 - dt tau_syn_inv
     assert adapter.snninit_neuron_record(IAFCell()).input_gain == 1.0
     lsnn = adapter.snninit_neuron_record(LSNNCell())
     assert (lsnn.input_delay, lsnn.input_gain) == (1, pytest.approx(0.1))

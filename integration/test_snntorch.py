@@ -428,6 +428,13 @@ def test_the_record_s_dynamics_are_the_neuron_s(options, reset, timing):
     assert recorded_dynamics_mismatch(record, run) <= 1e-3  # float32 rounding near the threshold
 
 
+def test_synaptic_records_its_current_s_decay():
+    from snninit_adapters.adapters import snntorch as adapter
+
+    assert adapter.snninit_neuron_record(snn.Synaptic(alpha=0.7, beta=0.8)).current_decay == pytest.approx(0.7)
+    assert adapter.snninit_neuron_record(leaky()).current_decay is None
+
+
 def test_reset_delay_false_is_recorded_as_before_the_leak_and_is_close_to_it():
     """snnTorch subtracts again next step while the reset membrane is still above theta: 2-3% of spikes differ."""
     from snninit_adapters.adapters import snntorch as adapter

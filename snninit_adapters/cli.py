@@ -46,8 +46,9 @@ if click is not None:
         """The paper's experiments."""
 
     @experiments.command()
-    @click.option("--figure", "figures", type=click.IntRange(2, 7), multiple=True, required=True,
-                  help="Figure to reproduce (2-7); repeat for several.")  # fmt: skip
+    @click.option("--figure", "figures", type=click.Choice(["2", "3", "4", "5", "6", "7", "T1"]), multiple=True,
+                  required=True, help="Figure to reproduce (2-7, or T1: the temporal grid beyond the paper); "
+                                      "repeat for several.")  # fmt: skip
     @click.option("--backend", type=click.Choice(["reference", "exact", *FRAMEWORKS]),
                   default="reference", show_default=True,
                   help="reference: plain PyTorch; exact: the finite-width law (Figs. 2-4); "
@@ -60,7 +61,7 @@ if click is not None:
     @click.option("--device", default="cpu", show_default=True, help="Torch device for the reference backend.")
     @click.option("--no-plot", is_flag=True, help="Skip the PNG/PDF figure.")
     def propagation(
-        figures: tuple[int, ...],
+        figures: tuple[str, ...],
         backend: str,
         out: Path,
         quick: bool,
@@ -69,16 +70,22 @@ if click is not None:
         device: str,
         no_plot: bool,
     ) -> None:
-        """Activity propagation through deep networks (Figs. 2-7): CSV, figure and Markdown summary.
+        """Activity propagation through deep networks (Figs. 2-7, and T1 over time): CSV, figure, Markdown summary.
 
         Finished cells are stored as they complete; rerunning the same command skips them.
         """
         from snninit_adapters.experiments import run_propagation
+        from snninit_adapters.experiments.temporal import run_temporal_grid
 
-        for number in figures:
-            result = run_propagation(
-                number, backend=backend, out=out, quick=quick, runs=runs, seed=seed, device=device, plot=not no_plot
-            )
+        for figure in figures:
+            if figure == "T1":
+                if backend == "exact":
+                    raise click.UsageError("figure T1 runs on the reference or a framework backend, not 'exact'")
+                result: Any = run_temporal_grid(backend=backend, out=out, quick=quick, runs=runs, seed=seed,
+                                                plot=not no_plot)  # fmt: skip
+            else:
+                result = run_propagation(int(figure), backend=backend, out=out, quick=quick, runs=runs, seed=seed,
+                                         device=device, plot=not no_plot)  # fmt: skip
             click.echo(result.summary)
             click.echo(f"cells: {result.computed} computed, {result.reused} reused from an earlier run")
             click.echo(f"table: {result.csv}")

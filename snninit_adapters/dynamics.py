@@ -37,6 +37,11 @@ def neuron_dynamics(
     notes = []
     if record.input_delay:
         notes.append(f"{name} receives its input {record.input_delay} step(s) late; the temporal rule models no delay")
+    if record.current_decay is not None:
+        notes.append(
+            f"{name}'s synaptic current (decay {record.current_decay:.3g} per step) carries its input over the steps; "
+            "the temporal rule models the membrane alone"
+        )
     theta = float(np.mean(record.theta))
     if theta <= 0:
         return None, (f"{name} has threshold {theta:.4g} <= 0; the layer gets Eq. 10's one-step law",)

@@ -47,6 +47,8 @@ class NeuronRecord:
             (SpikingJelly, Norse, snnTorch ``reset_delay=False``), or ``"after_leak"``,
             :math:`u_t = \beta u_{t-1} + g I_t - \theta s_{t-1}` (the paper's Eq. 13, snnTorch's default).
         input_delay: Steps before an input reaches the membrane (0 for most neurons).
+        current_decay: The decay per step of a synaptic current between the input and the membrane
+            (snnTorch ``Synaptic``'s alpha, Norse ``LIFCell``'s ``1 - dt tau_syn_inv``); None without one.
         spike_amplitude: Value of one output spike (snnTorch ``graded_spikes_factor``; 1 otherwise).
         learnable_threshold: True when the threshold is a trainable parameter.
         probed: True when threshold and gain were measured by the black-box probe, not read.
@@ -62,6 +64,7 @@ class NeuronRecord:
     reset: Reset = "soft"
     reset_timing: ResetTiming = "before_leak"
     input_delay: int = 0
+    current_decay: float | None = None
     spike_amplitude: float = 1.0
     learnable_threshold: bool = False
     probed: bool = False

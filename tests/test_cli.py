@@ -51,7 +51,13 @@ def test_propagation_quick_prints_summary_and_paths(tmp_path):
 def test_propagation_rejects_unknown_figures():
     result = CliRunner().invoke(cli, ["experiments", "propagation", "--figure", "9"])
     assert result.exit_code != 0
-    assert "9 is not in the range 2<=x<=7" in result.output
+    assert "'9' is not one of '2', '3', '4', '5', '6', '7', 'T1'" in result.output
+
+
+def test_figure_t1_refuses_the_exact_backend():
+    result = CliRunner().invoke(cli, ["experiments", "propagation", "--figure", "T1", "--backend", "exact"])
+    assert result.exit_code != 0
+    assert "figure T1 runs on the reference or a framework backend" in result.output
 
 
 def test_inspect_a_model_from_module_function(tmp_path, monkeypatch, toy_adapter):

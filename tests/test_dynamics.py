@@ -46,6 +46,11 @@ def test_an_input_delay_is_named():
     assert "1 step(s) late" in notes[0]
 
 
+def test_a_synaptic_current_is_named():
+    _, notes = neuron_dynamics(record(leak=0.5, current_decay=0.8), 5)
+    assert "synaptic current (decay 0.8 per step)" in notes[0]
+
+
 def deep_mlp(width=400, depth=3, theta=1.0):
     layers = [ToyNeuron(theta)]
     for _ in range(depth):

@@ -9,10 +9,11 @@ At ``builder-inited`` it runs, into ``docs/_generated/`` (ignored by git, rewrit
 - Fig. 7 at quick settings (20 layers, 3 runs, 5 steps; the paper-scale run takes minutes):
   ``fig7-quick.png``;
 - the mean-field variance map of ``snninit theory --plot``: ``variance-map.png``;
+- the Time page's tables and figure T1's quick version (:mod:`time_pages`, about a minute);
 - snnTorch's tutorial CSNN under its default, the analytic and the calibrated initialisation,
   measured on a fresh batch: ``calibration.png`` (skipped, with a placeholder, where snnTorch is missing).
 
-It takes about 10 s on the 2-core development machine. Pages include the PNGs and the summaries, so
+It takes about a minute and a half on the 2-core development machine. Pages include the PNGs and the summaries, so
 the numbers they show are recomputed by the code they document.
 """
 
@@ -24,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+
+import time_pages
 
 PAPER_SCALE = (2, 3, 4)
 
@@ -58,6 +61,7 @@ def generate(out: Path) -> None:
         shutil.copyfile(quick.figures[0], out / "fig7-quick.png")
         png, _ = plot_variance_map(results / "variance-map")
         shutil.copyfile(png, out / "variance-map.png")
+        time_pages.generate(out, results)
     calibration_figure(out / "calibration")
 
 

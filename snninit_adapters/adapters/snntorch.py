@@ -120,8 +120,10 @@ def _read_neuron(module: nn.Module) -> NeuronRecord:
     snn = _import_snntorch()
     kind = type(module)
     if kind in (snn.Leaky, snn.Synaptic, snn.RLeaky, snn.RSynaptic, snn.LinearLeaky, snn.StateLeaky):
-        leak = math.exp(-(1 - _scalar(module.beta))) if kind is snn.StateLeaky else None
-        return _record_from_attributes(module, **({"leak": leak} if leak is not None else {}))
+        fields: dict[str, Any] = {"leak": math.exp(-(1 - _scalar(module.beta)))} if kind is snn.StateLeaky else {}
+        if kind in (snn.Synaptic, snn.RSynaptic):
+            fields["current_decay"] = _scalar(module.alpha)
+        return _record_from_attributes(module, **fields)
     if kind is snn.Alpha:
         return _record_from_attributes(
             module,

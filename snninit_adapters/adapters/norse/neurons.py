@@ -44,6 +44,7 @@ def _build_record(
     leak: torch.Tensor | None = None,
     delay: int = 0,
     notes: tuple[str, ...] = (),
+    current_decay: float | None = None,
 ) -> NeuronRecord:
     """Build the record of a Norse neuron from its threshold and gain, per neuron or not.
 
@@ -57,6 +58,7 @@ def _build_record(
         leak: The membrane's decay per step (its mean is recorded).
         delay: Steps before the input reaches the membrane.
         notes: Notes for the report.
+        current_decay: The synaptic current's decay per step, if it has one.
 
     Returns:
         The record.
@@ -85,6 +87,7 @@ def _build_record(
         leak=None if leak is None else float(leak.mean()),
         reset=reset,
         input_delay=delay,
+        current_decay=current_decay,
         learnable_threshold=learnable,
         notes=tuple(extra),
     )
@@ -97,6 +100,8 @@ def _step_size(module: Any) -> float:
 def _lif_record(module: Any, p: Any, prefix: str, *, delay: int = 0, notes: tuple[str, ...] = ()) -> NeuronRecord:
     """The record of a LIF-like neuron with parameters ``p`` (found at ``module.<prefix>``)."""
     gain = _step_size(module) * cpu_float64(p.tau_mem_inv)
+    synaptic = getattr(p, "tau_syn_inv", None)
+    current_decay = None if synaptic is None else float(1 - _step_size(module) * cpu_float64(synaptic).mean())
     return _build_record(
         module,
         threshold=cpu_float64(p.v_th) - cpu_float64(p.v_leak),
@@ -106,6 +111,7 @@ def _lif_record(module: Any, p: Any, prefix: str, *, delay: int = 0, notes: tupl
         leak=1 - gain,
         delay=delay,
         notes=notes,
+        current_decay=current_decay,
     )
 
 
