@@ -90,7 +90,7 @@ def generate(out: Path, results: Path) -> None:
     (out / "time-fig6.md").write_text(fig6_table(), encoding="utf-8")
     grid = run_temporal_grid(quick=True, out=results, progress=False)
     shutil.copyfile(grid.figures[0], out / "figT1-quick.png")
-    summary = grid.summary.split("\n", 1)[1].replace("\n## ", "\n#### ")
+    summary = grid.summary.split("\n", 1)[1].replace("\n## ", "\n### ")
     seconds = math.ceil(time.perf_counter() - start)
     (out / "figT1-quick.md").write_text(
         f"Computed while these pages were built (with the tables above, {seconds} s): "

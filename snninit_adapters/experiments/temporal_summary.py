@@ -134,7 +134,8 @@ def summarise_grid(spec: GridSpec, backend: str, rows: Sequence[dict[str, Any]])
 def plot_grid(spec: GridSpec, backend: str, rows: Sequence[dict[str, Any]], stem: Path) -> tuple[Path, ...]:
     """Heat maps of log2(rate at the last layer / layer 1): reset orderings x (input, method), beta x theta each.
 
-    Marks: L, the target is below the floor (lifted); U, unstable; 2, period-2 alternation; n/a, not run.
+    Marks: L, the target is infeasible (below the floor, or between two fixed points) and the rule lifts
+    it; U, unstable; 2, period-2 alternation; n/a, not run.
     """
     from snninit_adapters.plotting import pyplot
 
@@ -156,7 +157,8 @@ def plot_grid(spec: GridSpec, backend: str, rows: Sequence[dict[str, Any]], stem
                         ratio = result.ratio(method, spec.depth)
                         values[a, b] = math.log2(ratio) if ratio > 0 else -4.0
                         text = f"{ratio:.2f}" + _marks(result)
-                    ax.text(b, a, text, ha="center", va="center", fontsize=7.5)
+                    dark = abs(values[a, b]) > 1.3  # white on the darkest colours
+                    ax.text(b, a, text, ha="center", va="center", fontsize=7.5, color="white" if dark else "black")
             image = ax.imshow(values, cmap="RdBu", vmin=-2, vmax=2, origin="lower", aspect="auto")
             ax.set_xticks(range(len(spec.thetas)), [f"{t:g}" for t in spec.thetas])
             ax.set_yticks(range(len(spec.betas)), [f"{b:g}" for b in spec.betas])
@@ -166,7 +168,7 @@ def plot_grid(spec: GridSpec, backend: str, rows: Sequence[dict[str, Any]], stem
     if image is not None:
         fig.colorbar(image, ax=axes, shrink=0.6, label=f"log2(rate l{spec.depth} / rate l1)")
     fig.suptitle(f"Fig. T1 ({backend}): rate at layer {spec.depth} over layer 1, time-averaged over {spec.steps} steps"
-                 "  (L: target below the floor, U: unstable, 2: period 2)", fontsize=10)  # fmt: skip
+                 "  (L: target infeasible, lifted; U: unstable; 2: period 2)", fontsize=10)  # fmt: skip
     paths = (stem.with_suffix(".png"), stem.with_suffix(".pdf"))
     for path in paths:
         fig.savefig(path, dpi=150)
