@@ -20,11 +20,11 @@ from snninit_adapters.experiments.laws import method_laws
 from snninit_adapters.experiments.plots import plot_figure
 from snninit_adapters.experiments.seeds import cell_seed
 from snninit_adapters.experiments.simulate import LayerStats, simulate_networks
-from snninit_adapters.experiments.store import CellStore, write_csv_atomic, write_text_atomic
+from snninit_adapters.experiments.store import CellStore, run_or_reuse, write_csv_atomic, write_text_atomic
 from snninit_adapters.experiments.summary import summarise
 from snninit_adapters.theory import Dynamics
 
-__all__ = ["BACKENDS", "PropagationResult", "cells", "run_cell", "run_propagation"]
+__all__ = ["BACKENDS", "PropagationResult", "cells", "progress_bar", "run_cell", "run_propagation"]
 
 Simulator = Callable[[Mapping[str, Any], FigureSpec], dict[str, LayerStats]]
 
@@ -142,7 +142,8 @@ class PropagationResult:
     reused: int
 
 
-def _progress(total: int, description: str, enabled: bool) -> Any:
+def progress_bar(total: int, description: str, enabled: bool) -> Any:
+    """A tqdm bar over ``total`` cells (hidden unless ``enabled``), or None where tqdm is not installed."""
     try:
         from tqdm import tqdm
     except ImportError:  # progress bars are an extra
@@ -197,9 +198,8 @@ def run_propagation(
         overlay, spec = reference.rows, replace(spec, runs=1)
     directory = Path(out) / f"fig{figure}" / backend
     todo = list(cells(spec, backend, seed=seed, device=device))
-    rows, computed, reused = _run_cells(
-        CellStore(directory), todo, spec, _progress(len(todo), f"fig {figure} ({backend})", progress)
-    )
+    bar = progress_bar(len(todo), f"fig {figure} ({backend})", progress)
+    rows, computed, reused = run_or_reuse(CellStore(directory), todo, lambda cell: run_cell(cell, spec), bar)
     return _write_outputs(spec, backend, rows, directory / f"fig{figure}", (computed, reused), plot, overlay)
 
 
@@ -221,29 +221,3 @@ def _write_outputs(
     if plot:
         figures = plot_figure(spec, backend, rows, stem, overlay=overlay)
     return PropagationResult(spec, backend, rows, csv_path, figures, stem.with_suffix(".md"), summary, *counts)
-
-
-def _run_cells(
-    store: CellStore, todo: list[dict[str, Any]], spec: FigureSpec, bar: Any
-) -> tuple[list[dict[str, Any]], int, int]:
-    """Every cell's rows: read back where an earlier run stored them, else simulated and stored at once.
-
-    Returns:
-        The rows, the number of cells computed and the number reused.
-    """
-    rows: list[dict[str, Any]] = []
-    computed = reused = 0
-    for cell in todo:
-        if store.done(cell):
-            rows.extend(store.read(cell))
-            reused += 1
-        else:
-            cell_rows = run_cell(cell, spec)
-            store.write(cell, cell_rows)
-            rows.extend(cell_rows)
-            computed += 1
-        if bar is not None:
-            bar.update()
-    if bar is not None:
-        bar.close()
-    return rows, computed, reused

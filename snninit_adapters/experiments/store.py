@@ -12,12 +12,12 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["CellStore", "read_csv", "write_csv_atomic", "write_text_atomic"]
+__all__ = ["CellStore", "read_csv", "run_or_reuse", "write_csv_atomic", "write_text_atomic"]
 
 COLUMNS = (
     "figure", "backend", "method", "threshold", "width", "beta", "run",
@@ -105,3 +105,38 @@ class CellStore:
     def read(self, cell: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The stored rows of a finished cell."""
         return read_csv(self.path(cell))
+
+
+def run_or_reuse(
+    store: CellStore,
+    cells: Sequence[Mapping[str, Any]],
+    run: Callable[[Mapping[str, Any]], list[dict[str, Any]]],
+    bar: Any = None,
+) -> tuple[list[dict[str, Any]], int, int]:
+    """Every cell's rows: read back where an earlier run stored them, else computed and stored at once.
+
+    Args:
+        store: Where finished cells are kept.
+        cells: The cells, in order.
+        run: Computes one cell's rows.
+        bar: A progress bar to advance per cell (``update()``, ``close()``), or None.
+
+    Returns:
+        The rows, the number of cells computed and the number reused.
+    """
+    rows: list[dict[str, Any]] = []
+    computed = reused = 0
+    for cell in cells:
+        if store.done(cell):
+            rows.extend(store.read(cell))
+            reused += 1
+        else:
+            cell_rows = run(cell)
+            store.write(cell, cell_rows)
+            rows.extend(cell_rows)
+            computed += 1
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        bar.close()
+    return rows, computed, reused

@@ -6,7 +6,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from snninit_adapters.experiments.store import CellStore, write_csv_atomic, write_text_atomic
+from snninit_adapters.experiments.propagation import progress_bar
+from snninit_adapters.experiments.store import CellStore, run_or_reuse, write_csv_atomic, write_text_atomic
 from snninit_adapters.experiments.temporal_cells import COLUMNS, GRID, GridSpec, grid_cells, run_cell
 from snninit_adapters.experiments.temporal_summary import plot_grid, summarise_grid
 
@@ -76,17 +77,9 @@ def run_temporal_grid(
     spec = GRID.quick() if quick else GRID
     spec = replace(spec, runs=runs) if runs is not None else spec
     directory = Path(out) / "figT1" / backend
-    store, todo = CellStore(directory, COLUMNS), list(grid_cells(spec, backend, seed=seed))
-    rows, computed, reused = [], 0, 0
-    for cell in _bar(todo, f"fig T1 ({backend})", progress):
-        if store.done(cell):
-            rows.extend(store.read(cell))
-            reused += 1
-        else:
-            cell_rows = run_cell(cell)
-            store.write(cell, cell_rows)
-            rows.extend(cell_rows)
-            computed += 1
+    todo = list(grid_cells(spec, backend, seed=seed))
+    bar = progress_bar(len(todo), f"fig T1 ({backend})", progress)
+    rows, computed, reused = run_or_reuse(CellStore(directory, COLUMNS), todo, run_cell, bar)
     stem = directory / "figT1"
     write_csv_atomic(stem.with_suffix(".csv"), rows, COLUMNS)
     summary = summarise_grid(spec, backend, rows)
@@ -94,11 +87,3 @@ def run_temporal_grid(
     figures = plot_grid(spec, backend, rows, stem) if plot else ()
     return TemporalGridResult(spec, backend, rows, stem.with_suffix(".csv"), figures, stem.with_suffix(".md"),
                               summary, computed, reused)  # fmt: skip
-
-
-def _bar(cells: list[dict[str, Any]], description: str, enabled: bool) -> Any:
-    try:
-        from tqdm import tqdm
-    except ImportError:  # progress bars are an extra
-        return cells
-    return tqdm(cells, desc=description, unit="cell", disable=not enabled, leave=False)
