@@ -1,4 +1,4 @@
-"""Tensor initialisers in ``torch.nn.init``'s style, for the paper's method and its seven baselines."""
+"""Tensor initialisers in ``torch.nn.init``'s style: the paper's method, its seven baselines and the temporal rule."""
 
 from snninit_adapters.init._tensor import fill_
 from snninit_adapters.init.baselines import (

@@ -92,6 +92,17 @@ def test_multi_step_figure_has_every_step(tmp_path):
     assert kaiming["spikes"][0, -1].sum() == 0
 
 
+def test_figure_5_checks_the_temporal_rule_against_eq10(tmp_path):
+    """Three networks of 1000: the step-averaged spike count at layer 20 over layer 1 (claims' 10%)."""
+    result = run_propagation(5, quick=True, out=tmp_path, progress=False, plot=False)
+    assert "micheli2024_temporal" in result.spec.methods
+    checks = {claim.text: claim for claim in claims(result.spec, result.rows)}
+    temporal = checks["beyond the paper: the temporal rule keeps the activity within 10% over depth"]
+    assert temporal.holds, temporal.detail
+    eq10 = float(temporal.detail.split("Eq. 10: ")[1].rstrip(")"))
+    assert eq10 < 0.7  # Eq. 13's ordering at beta = 0.5: Eq. 10 loses activity over depth and steps
+
+
 def test_plots_are_written(tmp_path):
     pytest.importorskip("matplotlib")
     for figure in (3, 5, 7):
