@@ -103,3 +103,14 @@ def test_a_readout_gets_eq10():
     paper = apply_snn_init(model, x, dry_run=True).layers[-1]
     assert temporal.new_std == paper.new_std
     assert temporal.warnings == paper.warnings
+
+
+def test_a_layer_reading_the_data_says_how_it_took_the_data_over_time():
+    torch.manual_seed(0)
+    model, x = nn.Sequential(nn.Linear(400, 400), ToyNeuron()), torch.rand(16, 400)
+    assumed = apply_snn_init(model, x, method="micheli2024_temporal", steps=6, dry_run=True).layers[0]
+    assert any("data='repeated'" in warning for warning in assumed.warnings)
+    fresh = apply_snn_init(model, x, method="micheli2024_temporal", steps=6, data="independent", dry_run=True)
+    assert not any("data='repeated'" in warning for warning in fresh.layers[0].warnings)
+    # memoryless neurons see each step alone: how the input is correlated over the steps cannot matter
+    assert fresh.layers[0].new_std == pytest.approx(assumed.new_std, rel=0.01)

@@ -234,7 +234,7 @@ def micheli2024_temporal_law(
     distribution: Distribution = "normal",
     rate: float | None = None,
     steps: int | None = None,
-    data: DataKind = "repeated",
+    data: DataKind | None = None,
     dynamics: Dynamics | None = None,
 ) -> WeightLaw:
     r"""The temporal rule: weights that keep the time-averaged rate constant over depth over :math:`T` steps.
@@ -254,8 +254,8 @@ def micheli2024_temporal_law(
             :math:`Q(\theta)` of the driven neurons).
         steps: :math:`T`, overriding the dynamics' own.
         data: How a layer reading the model input sees it over time: ``"repeated"`` (a static input
-            presented at every step, the default) or ``"independent"`` (drawn afresh at every step, e.g.
-            rate-coded spikes; its measured mean enters).
+            presented at every step; the default, with a note) or ``"independent"`` (drawn afresh at
+            every step, e.g. rate-coded spikes or events; its measured mean enters).
         dynamics: The driven neurons' dynamics when the context has none (a bare weight tensor).
 
     Returns:
@@ -274,7 +274,13 @@ def micheli2024_temporal_law(
         variance = rule.deep / context.spike_amplitude**2
     else:
         source = temporal.source
-        reads = replace(source, steps=dyn.steps) if temporal.reads == "encoded" and source is not None else data
+        if temporal.reads == "data" and data is None:
+            notes.append(
+                "its input is taken to be the same at every step (data='repeated'); pass data='independent' "
+                "for an input drawn afresh at every step (rate-coded spikes, events)"
+            )
+        encoded = temporal.reads == "encoded" and source is not None
+        reads = replace(source, steps=dyn.steps) if encoded and source is not None else (data or "repeated")
         kappa = input_layer_gain(dyn, round(rule.rate, 6), reads, round(temporal.mean_square, 4))
         if kappa is None:
             kappa = 1e3
