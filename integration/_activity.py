@@ -148,3 +148,36 @@ def time_averaged_rates(model: TimeLoop, x: torch.Tensor) -> list[float]:
 
     report = measure_activity(model, x)
     return [sum(row.rate for row in report.layer(name)) / model.steps for name in report.layers]
+
+
+def check_temporal_grid(backend: str, out) -> None:
+    """Figure T1 on a framework backend, for beta 0.5 and 0.9 at theta = 1 (CI's quick depth and steps).
+
+    The temporal rule keeps every stable cell (a lifted target included) within 4 finite-width standard errors of
+    layer 1's rate (the ratio of two layers' rates over n neurons has one of at most
+    sqrt(2 (1 - r) / (n r))), and Eq. 10 does worse on average over the cells.
+    """
+    import math
+    from dataclasses import replace
+
+    import numpy as np
+
+    from snninit_adapters.experiments.temporal import run_temporal_grid
+    from snninit_adapters.experiments.temporal_cells import GRID, METHODS
+    from snninit_adapters.experiments.temporal_summary import cell_results
+
+    spec = replace(GRID.quick(), betas=(0.5, 0.9), thetas=(1.0,))
+    result = run_temporal_grid(backend=backend, out=out, grid=spec, progress=False, plot=False)
+    results = cell_results(spec, result.rows)
+    assert results, result.summary
+    deviations = {method: [] for method in METHODS}
+    for cell in results:
+        rate = float(cell.rates[METHODS[1]][1])
+        if cell.theory.stable:
+            error = math.sqrt(2 * (1 - rate) / (spec.width * rate))
+            for layer in spec.checked:
+                assert abs(cell.ratio(METHODS[1], layer) - 1) <= 4 * error, (cell.reset, cell.source, cell.beta)
+        for method in METHODS:
+            deviations[method].append(abs(cell.ratio(method, spec.depth) - 1))
+    assert np.mean(deviations[METHODS[0]]) > np.mean(deviations[METHODS[1]]), deviations
+    assert "# Fig. T1" in result.summary

@@ -778,7 +778,12 @@ def test_monitor_recurrent_cell_in_a_time_loop_and_lifted_sequences():
 
 from norse.torch.functional.reset import reset_value  # noqa: E402
 
-from integration._activity import TimeLoop, recorded_dynamics_mismatch, time_averaged_rates  # noqa: E402
+from integration._activity import (  # noqa: E402
+    TimeLoop,
+    check_temporal_grid,
+    recorded_dynamics_mismatch,
+    time_averaged_rates,
+)
 
 
 def _box(reset_method, **p):
@@ -816,3 +821,7 @@ def test_the_temporal_rule_keeps_the_time_averaged_rate_over_depth(reset_method)
     assert report.steps == 10
     rates = time_averaged_rates(model, x)
     assert rates[-1] == pytest.approx(rates[1], rel=0.15), rates  # 600 wide, 8 samples: finite-width spread
+
+
+def test_figure_t1_on_the_norse_backend(tmp_path):
+    check_temporal_grid("norse", tmp_path)

@@ -9,6 +9,7 @@ from torch import nn
 
 from integration._activity import (
     TimeLoop,
+    check_temporal_grid,
     disjoint_binary_input,
     recorded_dynamics_mismatch,
     spike_counts,
@@ -460,3 +461,7 @@ def test_the_temporal_rule_keeps_the_time_averaged_rate_over_depth(beta):
         apply_snn_init(model, x)
         paper = time_averaged_rates(model, x)
         assert paper[-1] < 0.6 * paper[1], paper
+
+
+def test_figure_t1_on_the_snntorch_backend(tmp_path):
+    check_temporal_grid("snntorch", tmp_path)

@@ -647,7 +647,12 @@ def test_monitor_multi_step_conv_model_counts_every_step_of_every_layer():
 
 # --- over time: the temporal rule ----------------------------------------------------------------
 
-from integration._activity import TimeLoop, recorded_dynamics_mismatch, time_averaged_rates  # noqa: E402
+from integration._activity import (  # noqa: E402
+    TimeLoop,
+    check_temporal_grid,
+    recorded_dynamics_mismatch,
+    time_averaged_rates,
+)
 
 
 def _stepped(make):
@@ -686,3 +691,7 @@ def test_the_temporal_rule_keeps_the_time_averaged_rate_over_depth(v_reset):
     assert report.steps == 10
     rates = time_averaged_rates(model, x)
     assert rates[-1] == pytest.approx(rates[1], rel=0.15), rates  # 600 wide, 8 samples: finite-width spread
+
+
+def test_figure_t1_on_the_spikingjelly_backend(tmp_path):
+    check_temporal_grid("spikingjelly", tmp_path)

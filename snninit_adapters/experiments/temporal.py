@@ -50,6 +50,7 @@ def run_temporal_grid(
     seed: int = 0,
     progress: bool = True,
     plot: bool = True,
+    grid: GridSpec | None = None,
 ) -> TemporalGridResult:
     """Run figure T1 on a backend and write its CSV, heat maps and Markdown summary.
 
@@ -63,6 +64,7 @@ def run_temporal_grid(
         seed: Base seed.
         progress: Show a progress bar (needs tqdm).
         plot: Draw the heat maps (needs matplotlib).
+        grid: A grid of its own (a subset of the leaks, thresholds, ...) instead of figure T1's.
 
     Returns:
         The rows and the paths written.
@@ -74,7 +76,7 @@ def run_temporal_grid(
 
     if backend not in ("reference", *FRAMEWORKS):
         raise ValueError(f"figure T1 runs on 'reference' or a framework ({', '.join(FRAMEWORKS)}), not {backend!r}")
-    spec = GRID.quick() if quick else GRID
+    spec = grid or (GRID.quick() if quick else GRID)
     spec = replace(spec, runs=runs) if runs is not None else spec
     directory = Path(out) / "figT1" / backend
     todo = list(grid_cells(spec, backend, seed=seed))
