@@ -6,7 +6,8 @@ Over :math:`T` steps they decide where the activity of a deep network settles. W
 the propagation gain :math:`\kappa = n \operatorname{Var}[w] g^2 / \theta^2` alone):
 
 - **Deep layers forget their input.** Iterating the map from any input with enough activity converges
-  to the same fixed point :math:`C^*(\kappa)` (:func:`deep_fixed_point`): its time-averaged rate is
+  to the same fixed point :math:`C^*(\kappa)` (:func:`deep_fixed_point`; within one basin: Eq. 13's
+  ordering at small leak has several, so the rule iterates from the first layer's output): its time-averaged rate is
   where the deep layers settle, and the factor by which a perturbation shrinks per layer is its
   stability (< 1 stable; 2 for layers that alternate between two states).
 - **A floor.** Below :math:`\kappa_c` the first step dies with depth and then, step after step, every
@@ -16,14 +17,15 @@ the propagation gain :math:`\kappa = n \operatorname{Var}[w] g^2 / \theta^2` alo
   layer (Eq. 10 at :math:`\theta = 1` has 0.76). No rule that sets a weight variance keeps a lower rate.
 - **The rule** (:func:`temporal_weight_variance`): the deep layers get the :math:`\kappa^*` whose fixed
   point has the target rate, the first layer the gain with which, reading its actual input (an encoding
-  layer's spikes, Bernoulli spikes, or the data), it fires at that rate too; a target below the floor
-  is lifted to it, and one above what the dynamics reach is lowered to their highest rate, with a note.
+  layer's spikes, Bernoulli spikes, or the data), it fires at that rate too; a target below the floor,
+  or between two fixed points the gain jumps across, is lifted, and one above what the dynamics reach
+  is lowered to their highest rate, each with a note.
 
 Reset kinds and timings (``Dynamics.reset``, ``Dynamics.timing``), for a spike :math:`s_{t-1}`:
 
 - ``soft``, ``after_leak`` (the paper's Eq. 13; snnTorch ``Leaky`` with its default ``reset_delay``):
   :math:`u_t = \beta u_{t-1} + I_t - \theta s_{t-1}`;
-- ``soft``, ``before_leak`` (SpikingJelly, Norse, snnTorch ``reset_delay=False``):
+- ``soft``, ``before_leak`` (SpikingJelly, Norse; snnTorch ``reset_delay=False`` approximately):
   :math:`u_t = \beta (u_{t-1} - \theta s_{t-1}) + I_t`;
 - ``hard``: :math:`u_t = \beta u_{t-1} (1 - s_{t-1}) + I_t`; ``none``: :math:`u_t = \beta u_{t-1} + I_t`.
 
@@ -415,8 +417,9 @@ def input_layer_gain(dyn: Dynamics, rate: float, reads: DataKind | Dynamics, mea
         dyn: The layer's neurons' dynamics.
         rate: Their time-averaged rate (the rule's aim).
         reads: ``"repeated"`` (a real-valued input, the same at every step), ``"independent"``
-            (zero-mean, drawn afresh at every step), both of unit :math:`E[x^2]`, or the dynamics of
-            encoding neurons whose spikes the layer reads (a constant current of std ``input_std``).
+            (drawn afresh at every step, with ``mean_square``), both of unit :math:`E[x^2]`, or the
+            dynamics of encoding neurons whose spikes the layer reads (a constant current of std
+            ``input_std``).
         mean_square: For ``"independent"`` data, :math:`E[x]^2 / E[x^2]`.
 
     Returns:
