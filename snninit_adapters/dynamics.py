@@ -45,6 +45,10 @@ def neuron_dynamics(
     theta = float(np.mean(record.theta))
     if theta <= 0:
         return None, (f"{name} has threshold {theta:.4g} <= 0; the layer gets Eq. 10's one-step law",)
+    if np.ptp(record.theta) > 1e-6 * theta:
+        notes.append(
+            f"{name} has per-neuron thresholds ({record.describe_threshold()}); the temporal rule uses their mean"
+        )
     dynamics = Dynamics(
         beta=float(record.leak),
         theta=theta,

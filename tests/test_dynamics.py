@@ -46,6 +46,12 @@ def test_an_input_delay_is_named():
     assert "1 step(s) late" in notes[0]
 
 
+def test_per_neuron_thresholds_are_averaged_and_said():
+    dyn, notes = neuron_dynamics(record(leak=0.5, threshold=torch.tensor([0.5, 1.5])), 5)
+    assert dyn.theta == pytest.approx(1.0)
+    assert "per-neuron thresholds (0.5..1.5 (2 values)); the temporal rule uses their mean" in notes[0]
+
+
 def test_a_synaptic_current_is_named():
     _, notes = neuron_dynamics(record(leak=0.5, current_decay=0.8), 5)
     assert "synaptic current (decay 0.8 per step)" in notes[0]
