@@ -89,6 +89,18 @@ class ToyAdapter:
         return [(output, module.gain * x)]
 
 
+class FailingReset:
+    """An adapter whose reset hook fails on one model only: the user's (discovery resets a private copy first)."""
+
+    def __init__(self, target: nn.Module) -> None:
+        self.target = target
+
+    @snninit_adapters.hookimpl
+    def snninit_reset_state(self, model: nn.Module) -> None:
+        if model is self.target:
+            raise RuntimeError("reset failed")
+
+
 @contextmanager
 def registered(adapter: object, name: str) -> Iterator[object]:
     """Register an adapter plugin for the duration of a block."""

@@ -14,7 +14,7 @@ from torch.nn.utils import parametrizations, parametrize
 
 from snninit_adapters import SNNInitError, apply_snn_init, hookimpl, snn_weight_variance
 from snninit_adapters.theory import firing_probability
-from tests._toy import ToyNeuron, registered
+from tests._toy import FailingReset, ToyNeuron, registered
 
 pytestmark = pytest.mark.usefixtures("toy_adapter")
 
@@ -396,18 +396,6 @@ def test_pattern_ctrl_c_during_the_writes_restores_every_tensor(monkeypatch):
         apply_snn_init(model, torch.randn(4, 8))
     monkeypatch.undo()
     assert unchanged(model, before)
-
-
-class FailingReset:
-    """Fails on one model only: the user's (discovery resets a private copy first)."""
-
-    def __init__(self, target):
-        self.target = target
-
-    @hookimpl
-    def snninit_reset_state(self, model):
-        if model is self.target:
-            raise RuntimeError("reset failed")
 
 
 def test_pattern_a_failing_reset_hook_after_the_writes_restores_every_tensor():

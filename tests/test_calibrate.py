@@ -11,8 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from snninit_adapters import Calibration, SNNInitError, apply_snn_init, hookimpl, measure_activity
-from tests._toy import ToyNeuron, registered
+from snninit_adapters import Calibration, SNNInitError, apply_snn_init, measure_activity
+from tests._toy import FailingReset, ToyNeuron, registered
 
 pytestmark = pytest.mark.usefixtures("toy_adapter")
 
@@ -187,16 +187,6 @@ def test_calibration_keeps_every_promise_of_the_analytic_mode():
         assert not module._forward_hooks
         assert not module._forward_pre_hooks
     assert report["conv2"].realised_std == pytest.approx(float(model.conv2.weight.detach().std()), rel=1e-6)
-
-
-class FailingReset:
-    def __init__(self, target):
-        self.target = target
-
-    @hookimpl
-    def snninit_reset_state(self, model):
-        if model is self.target:
-            raise RuntimeError("reset failed")
 
 
 def test_a_failure_after_a_calibrated_write_restores_every_tensor():
