@@ -142,6 +142,23 @@ class TimeLoop(nn.Module):
         return torch.stack(out)
 
 
+def temporal_rule_rates(model: TimeLoop) -> list[float]:
+    """Initialise ``model`` with the temporal rule on a seeded batch (T counted on it); the rates it gives.
+
+    Checks that the rule counted the model's 10 steps and kept the last layer's time-averaged rate within
+    15% of layer 1's (600 neurons, 8 samples: the finite-width spread).
+    """
+    from snninit_adapters import apply_snn_init
+
+    torch.manual_seed(0)
+    x = torch.randn(8, 600)
+    report = apply_snn_init(model, x, method="micheli2024_temporal")
+    assert report.steps == 10
+    rates = time_averaged_rates(model, x)
+    assert abs(rates[-1] - rates[1]) <= 0.15 * rates[1], rates
+    return rates
+
+
 def time_averaged_rates(model: TimeLoop, x: torch.Tensor) -> list[float]:
     """Each neuron layer's firing rate averaged over the steps (encoding layer first), by the activity monitor."""
     from snninit_adapters import measure_activity

@@ -13,6 +13,7 @@ from integration._activity import (
     disjoint_binary_input,
     recorded_dynamics_mismatch,
     spike_counts,
+    temporal_rule_rates,
     time_averaged_rates,
 )
 from snninit_adapters import apply_snn_init, kaiming_normal_, snn_normal_, snn_weight_variance
@@ -450,14 +451,10 @@ def test_reset_delay_false_is_recorded_as_before_the_leak_and_is_close_to_it():
 
 @pytest.mark.parametrize("beta", [0.5, 0.9])
 def test_the_temporal_rule_keeps_the_time_averaged_rate_over_depth(beta):
-    torch.manual_seed(0)
-    x = torch.randn(8, 600)
     model = TimeLoop(lambda: snn.Leaky(beta=beta, init_hidden=True))
-    report = apply_snn_init(model, x, method="micheli2024_temporal")
-    assert report.steps == 10
-    rates = time_averaged_rates(model, x)
-    assert rates[-1] == pytest.approx(rates[1], rel=0.15), rates  # 600 wide, 8 samples: finite-width spread
+    temporal_rule_rates(model)
     if beta == 0.5:  # where Eq. 10 loses activity over time (at 0.9 the leak's floor holds it up too)
+        x = torch.randn(8, 600, generator=torch.Generator().manual_seed(0))
         apply_snn_init(model, x)
         paper = time_averaged_rates(model, x)
         assert paper[-1] < 0.6 * paper[1], paper
