@@ -74,3 +74,24 @@ def assert_on_target_or_warned(model: nn.Module, x, report: InitReport, *, steps
     unexplained = [p for p in found if not p.on_target and not p.warnings]
     assert unexplained == [], unexplained
     return found
+
+
+def assert_temporal_rule_tells_the_truth_or_changes_nothing(model: nn.Module, x, **options) -> InitReport:
+    """The temporal rule on a zoo model: its report's stds are the weights'; a failing hook changes nothing.
+
+    First a run whose reset hook fails after the writes (the rollback must leave every tensor of the
+    state dict bit-identical), then a run that succeeds, whose report is checked against the weights.
+    """
+    from snninit_adapters import SNNInitError, apply_snn_init
+    from tests._toy import FailingReset, registered
+
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    with registered(FailingReset(model), "failing-reset"), pytest.raises(SNNInitError, match="snninit_reset_state"):
+        apply_snn_init(model, x, method="micheli2024_temporal", **options)
+    after = model.state_dict()
+    assert all(torch.equal(value, after[name]) for name, value in before.items())
+    report = apply_snn_init(model, x, method="micheli2024_temporal", generator=torch.Generator().manual_seed(1),
+                            **options)  # fmt: skip
+    assert report.steps is not None
+    assert_report_tells_the_truth(model, report)
+    return report

@@ -8,7 +8,11 @@ from torch import nn
 
 norse = pytest.importorskip("norse.torch")
 
-from integration._zoo import assert_on_target_or_warned, assert_report_tells_the_truth  # noqa: E402
+from integration._zoo import (  # noqa: E402
+    assert_on_target_or_warned,
+    assert_report_tells_the_truth,
+    assert_temporal_rule_tells_the_truth_or_changes_nothing,
+)
 from snninit_adapters import apply_snn_init  # noqa: E402
 from snninit_adapters.theory import firing_probability  # noqa: E402
 
@@ -39,3 +43,12 @@ def test_convnet_example_names_its_multiplication_and_pooling():
     assert any("lif2 is driven by fc1 through max-pooling of its input" in w for w in report["out"].warnings)
     assert_report_tells_the_truth(model, report)
     assert_on_target_or_warned(model, x, report)
+
+
+def test_the_temporal_rule_on_the_convnet_tells_the_truth_or_changes_nothing():
+    from norse.torch.models.conv import ConvNet
+
+    torch.manual_seed(0)
+    x = torch.rand(4, 8, 1, 28, 28, generator=torch.Generator().manual_seed(0))  # [T, B, C, H, W]
+    report = assert_temporal_rule_tells_the_truth_or_changes_nothing(ConvNet(), x)
+    assert report.steps == 4

@@ -9,7 +9,11 @@ from torch.nn import functional as F
 
 snn = pytest.importorskip("snntorch")
 
-from integration._zoo import assert_on_target_or_warned, assert_report_tells_the_truth  # noqa: E402
+from integration._zoo import (  # noqa: E402
+    assert_on_target_or_warned,
+    assert_report_tells_the_truth,
+    assert_temporal_rule_tells_the_truth_or_changes_nothing,
+)
 from snninit_adapters import apply_snn_init, snn_weight_variance  # noqa: E402
 from snninit_adapters.theory import firing_probability  # noqa: E402
 
@@ -78,3 +82,12 @@ def test_readme_mlp_hits_the_target_in_every_hidden_layer():
     found = assert_on_target_or_warned(net, x, report)
     # every population is on target without any excuse: 600 rows of W, rel. std of Var about sqrt(2/600)
     assert all(p.on_target and not p.warnings for p in found), found
+
+
+@pytest.mark.parametrize("build", [TutorialCSNN, sequential_csnn], ids=["time loop", "Sequential"])
+def test_the_temporal_rule_on_the_csnn_tells_the_truth_or_changes_nothing(build):
+    torch.manual_seed(0)
+    model, x = build(), torch.rand(16, 1, 28, 28, generator=torch.Generator().manual_seed(0))
+    options = {} if build is TutorialCSNN else {"steps": 4}  # the Sequential is single-step: T is given
+    report = assert_temporal_rule_tells_the_truth_or_changes_nothing(model, x, **options)
+    assert report.steps == 4

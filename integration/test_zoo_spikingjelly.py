@@ -19,7 +19,11 @@ from spikingjelly.activation_based.model import (
     spiking_vggws_ottt,
 )
 
-from integration._zoo import assert_on_target_or_warned, assert_report_tells_the_truth
+from integration._zoo import (
+    assert_on_target_or_warned,
+    assert_report_tells_the_truth,
+    assert_temporal_rule_tells_the_truth_or_changes_nothing,
+)
 from snninit_adapters import apply_snn_init
 
 ZOO = {
@@ -76,3 +80,10 @@ def test_ottt_vgg_weight_standardisation_and_scale_are_named():
         assert any("weight standardisation" in w for w in layer.warnings), layer.name
     assert any("mod:Scale" in w for layer in report.layers for w in layer.warnings)
     assert_report_tells_the_truth(net, report)
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_the_temporal_rule_on_the_zoo_tells_the_truth_or_changes_nothing(name):
+    net, x = build(name, "m")
+    report = assert_temporal_rule_tells_the_truth_or_changes_nothing(net, x)
+    assert report.steps == 2
