@@ -93,7 +93,7 @@ FIGURES: dict[int, FigureSpec] = {
     ),
     6: FigureSpec(
         6,
-        "Var[u_l] and spikes per layer averaged over 20 steps, all 8 methods (theta = 1)",
+        "Var[u_l] and spikes per layer averaged over 20 steps, the 8 methods and the temporal rule (theta = 1)",
         "The proposed method approximately conserves the variance, with a slow decrease in spike count; "
         "the other methods but Rossbroich et al. lose the activity.",
         (*_ALL, "micheli2024_temporal"),

@@ -118,7 +118,7 @@ def _threshold_panels(plt: Any, spec: FigureSpec, data: dict[Any, Arrays], metho
 
 def _method_panels(plt: Any, spec: FigureSpec, data: dict[Any, Arrays], methods: list[str], extras: Extras) -> Any:
     """Figs. 3 and 6: Var[u_l] and spikes per layer, one line per method."""
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(14.5, 4.5))
     for index, method in enumerate(methods):
         key = (method, spec.thresholds[0], spec.widths[0])
         arrays = data[key]
@@ -127,7 +127,7 @@ def _method_panels(plt: Any, spec: FigureSpec, data: dict[Any, Arrays], methods:
     suffix = " (mean over steps)" if spec.steps > 1 else ""
     axes[0].set(title=f"Var[u_l]{suffix}", xlabel="layer l")
     axes[1].set(title=f"spikes per layer{suffix}", xlabel="layer l")
-    axes[1].legend(fontsize="small")
+    axes[1].legend(fontsize="small", loc="center left", bbox_to_anchor=(1.01, 0.5))  # outside: no curve hidden
     return fig
 
 
