@@ -36,11 +36,13 @@ __all__ = [
     "arguments",
     "atoms",
     "call",
+    "changed_in_place",
     "copy_model",
     "forward_pass",
     "input_error",
     "named_modules",
     "no_neuron_error",
+    "parameter_versions",
     "reset_state",
     "strip_compiled",
     "tensors",
@@ -88,18 +90,36 @@ def unwrap(model: nn.Module) -> tuple[nn.Module, list[str]]:
         return model, notes
 
 
+def parameter_versions(model: nn.Module) -> dict[str, int]:
+    """Each parameter's version counter (torch bumps it at every in-place change), by name."""
+    return {name: p._version for name, p in model.named_parameters()}
+
+
+def changed_in_place(model: nn.Module, versions: dict[str, int]) -> list[str]:
+    """The parameters of ``model`` changed in place since ``versions`` (:func:`parameter_versions`) was read."""
+    return [name for name, p in model.named_parameters() if p._version != versions.get(name, p._version)]
+
+
 def _compiled(module: nn.Module) -> nn.Module | None:
     """The module inside ``torch.compile``'s ``OptimizedModule``, or None for any other module."""
     inner = getattr(module, "_orig_mod", None)
     return inner if isinstance(inner, nn.Module) else None
 
 
-def copy_model(model: nn.Module) -> nn.Module:
+def copy_model(model: nn.Module, *, share_parameters: bool = False) -> nn.Module:
     """A deep copy of ``model`` for the library's private runs, the deprecated ``nn.utils.weight_norm`` included.
 
     That hook keeps its computed weight as a plain attribute, a non-leaf tensor that ``copy.deepcopy``
     refuses; the attribute is taken off for the copy and put back at once (the hook recomputes it before
     every forward anyway).
+
+    Args:
+        model: The model.
+        share_parameters: Let the copy hold the model's own ``nn.Parameter`` objects instead of copies
+            (buffers, the neurons' state and every module are still copied). For runs that only read the
+            weights (no-grad forward passes): the copy then costs no memory for the parameters, which
+            are most of a large model. Such a run must not change a parameter in place; see
+            :func:`changed_in_place`.
     """
     computed = []
     for module in model.modules():
@@ -107,8 +127,9 @@ def copy_model(model: nn.Module) -> nn.Module:
             name = getattr(hook, "name", None)
             if type(hook).__name__ == "WeightNorm" and isinstance(name, str) and name in module.__dict__:
                 computed.append((module, name, module.__dict__.pop(name)))
+    memo: dict[int, Any] = {id(p): p for p in model.parameters()} if share_parameters else {}
     try:
-        replica = copy.deepcopy(model)
+        replica = copy.deepcopy(model, memo)
     finally:
         for module, name, value in computed:
             module.__dict__[name] = value
