@@ -50,6 +50,7 @@ from snninit_adapters.theory.methods import (
     zenke2021_law,
 )
 from snninit_adapters.theory.pooling import max_of_normals, max_pool_firing_probability
+from snninit_adapters.theory.spike_counts import SpikeCountLaw, encoding_survival_bound
 from snninit_adapters.theory.temporal import (
     FixedPoint,
     TemporalVariance,
@@ -69,10 +70,12 @@ __all__ = [
     "FixedPoint",
     "LayerContext",
     "PSPIntegrals",
+    "SpikeCountLaw",
     "TemporalInput",
     "TemporalVariance",
     "WeightLaw",
     "bellec2018_law",
+    "encoding_survival_bound",
     "critical_gain",
     "current_lif_psp_integrals",
     "current_lif_psp_kernel",

@@ -45,6 +45,16 @@ from scipy import optimize, sparse, special, stats
 
 from snninit_adapters.errors import SNNInitError
 from snninit_adapters.theory.firing import firing_probability
+from snninit_adapters.theory.spike_counts import (
+    DEFAULT_MAX_WORK,
+    SpikeCountLaw,
+    TransitionRows,
+    WorkBudget,
+    binomial_law,
+    encoding_survival_bound,
+    propagate,
+    survival_bounds,
+)
 from snninit_adapters.theory.variance import snn_weight_variance
 
 __all__ = [
@@ -177,38 +187,50 @@ class ChainResult:
     """Exact per-layer spike-count distributions of a network.
 
     Attributes:
-        distributions: Layer 0 (encoding) to ``L``: the probability of each spike count ``0..n_l``.
+        laws: Layer 0 (encoding) to ``L``: each layer's spike-count law, on the counts it reaches.
         widths: Layer widths ``n_0..n_L``.
         weight_stds: Weight std of layers 1..L.
-        truncation_bound: Upper bound on the total probability mass dropped by the banded matrices.
+        truncation_bound: Upper bound on the total probability mass dropped (the rows' and the laws' cut
+            tails): every computed probability is at most the exact one, and at most this much below it.
     """
 
-    distributions: tuple[npt.NDArray[np.float64], ...]
+    laws: tuple[SpikeCountLaw, ...]
     widths: tuple[int, ...]
     weight_stds: tuple[float, ...]
     truncation_bound: float
 
     @property
+    def distributions(self) -> tuple[npt.NDArray[np.float64], ...]:
+        """Layer 0 to ``L``: the probability of each spike count ``0..n_l`` (dense arrays, built on each access)."""
+        return tuple(law.dense() for law in self.laws)
+
+    @property
     def survival(self) -> npt.NDArray[np.float64]:
         """Probability that layer ``l`` still has at least one spike, for every layer."""
-        return np.array([1.0 - d[0] for d in self.distributions])
+        return np.array([law.alive() for law in self.laws])
 
     def spike_count_mean(self) -> npt.NDArray[np.float64]:
         """Expected spike count per layer."""
-        return np.array([float(d @ np.arange(d.size)) for d in self.distributions])
+        return np.array([law.moment() for law in self.laws])
 
     def spike_count_std(self) -> npt.NDArray[np.float64]:
         """Standard deviation of the spike count per layer."""
-        out = []
-        for d in self.distributions:
-            k = np.arange(d.size)
-            mean = d @ k
-            out.append(math.sqrt(max(float(d @ k**2 - mean**2), 0.0)))
-        return np.array(out)
+        return np.array([math.sqrt(max(law.moment(power=2) - law.moment() ** 2, 0.0)) for law in self.laws])
 
     def spike_count_quantile(self, q: float) -> npt.NDArray[np.float64]:
         """The ``q``-quantile of the spike count per layer."""
-        return np.array([float(np.searchsorted(np.cumsum(d), q)) for d in self.distributions])
+        return np.array([law.quantile(q) for law in self.laws])
+
+
+def _encoding_law(width: int, p: float, tol: float) -> tuple[SpikeCountLaw, SpikeCountLaw, float]:
+    """Layer 0's law: stored whole (every count with mass above 0), and cut to its central 1 - tol / 2 to propagate."""
+    counts = np.arange(width + 1)
+    whole = stats.binom.pmf(counts, width, p)
+    nonzero = np.flatnonzero(whole[1:]) + 1
+    low, high = (int(nonzero[0]), int(nonzero[-1]) + 1) if nonzero.size else (1, 1)
+    stored = SpikeCountLaw(width, float(whole[0]), low, whole[low:high])
+    cut, dropped = binomial_law(width, p, tol)
+    return stored, cut, dropped
 
 
 def propagate_spike_counts(
@@ -218,37 +240,44 @@ def propagate_spike_counts(
     *,
     input_std: float = 1.0,
     tol: float = DEFAULT_TOL,
+    max_work: int = DEFAULT_MAX_WORK,
 ) -> ChainResult:
     r"""Exact spike-count distributions of every layer of a fully-connected network, one time step.
 
     Layer 0 reads the real-valued input :math:`\mathcal N(0, \sigma_0^2)` on its membranes, so its
-    spike count is :math:`\operatorname{Binomial}(n_0, P(u > \theta_0))`; layers 1..L follow the chain.
+    spike count is :math:`\operatorname{Binomial}(n_0, P(u > \theta_0))`; layers 1..L follow the chain,
+    each propagated on the counts the previous layer reaches (rows built only for those, shared by the
+    layers with the same widths, threshold and weight std).
 
     Args:
         widths: ``n_0..n_L``.
         thresholds: ``theta_0..theta_L`` (one per layer).
         weight_stds: Weight std of layers ``1..L``.
         input_std: Std of the input on layer 0's membranes.
-        tol: Mass dropped per matrix row (see :func:`spike_count_transition`).
+        tol: Mass dropped per layer: each row's tails (``tol / 2``) and each law's tails (``tol / 2``).
+        max_work: Transition-matrix entries the call may build or use (its time and memory bound).
 
     Returns:
-        The per-layer distributions and the truncation bound.
+        The per-layer laws and the truncation bound.
+
+    Raises:
+        SNNInitError: On inconsistent inputs, or when the chain needs more than ``max_work`` entries.
     """
     if not (len(widths) == len(thresholds) == len(weight_stds) + 1):
         raise SNNInitError("need one width and threshold per layer (0..L) and one weight std per layer 1..L")
-    n0 = int(widths[0])
-    first = stats.binom.pmf(np.arange(n0 + 1), n0, firing_probability(thresholds[0], std=input_std))
-    distributions = [first]
-    bound = 0.0
-    cache: dict[tuple[int, int, float, float], tuple[sparse.csr_matrix, float]] = {}
+    budget = WorkBudget(max_work, f"the exact law of a {len(widths)}-layer chain")
+    stored, law, bound = _encoding_law(int(widths[0]), float(firing_probability(thresholds[0], std=input_std)), tol)
+    laws = [stored]
+    cache: dict[tuple[int, int, float, float], TransitionRows] = {}
     for layer in range(1, len(widths)):
         key = (int(widths[layer - 1]), int(widths[layer]), float(thresholds[layer]), float(weight_stds[layer - 1]))
+        _check_layer(*key)
         if key not in cache:
-            cache[key] = spike_count_transition(*key, tol=tol)
-        matrix, dropped = cache[key]
-        distributions.append(np.asarray(matrix.T @ distributions[-1]))
-        bound += dropped
-    return ChainResult(tuple(distributions), tuple(int(n) for n in widths), tuple(map(float, weight_stds)), bound)
+            cache[key] = TransitionRows(*key, tol=tol)
+        law, row_drop, cut, _ = propagate(law, cache[key], budget)
+        laws.append(law)
+        bound += row_drop + cut
+    return ChainResult(tuple(laws), tuple(int(n) for n in widths), tuple(map(float, weight_stds)), bound)
 
 
 def _paper_std(width: int, theta: float) -> float:
@@ -256,23 +285,38 @@ def _paper_std(width: int, theta: float) -> float:
 
 
 def survival_probability(
-    width: int, depth: int, theta: float, *, weight_std: float | None = None, tol: float = DEFAULT_TOL
+    width: int,
+    depth: int,
+    theta: float,
+    *,
+    weight_std: float | None = None,
+    tol: float = DEFAULT_TOL,
+    max_work: int = DEFAULT_MAX_WORK,
 ) -> float:
     r"""Probability that activity survives ``depth`` layers of ``width`` neurons (the paper's setup, one step).
+
+    Computed by :func:`~snninit_adapters.theory.spike_counts.survival_bounds`: the chain on the counts it
+    reaches, and once its surviving part has settled (its quasi-stationary law), the remaining layers
+    from a proven bound instead of one by one; the answer is within ``2 tol (depth + 1)`` of the exact one.
 
     Args:
         width: Neurons per layer (every layer, including the encoding layer).
         depth: Weight layers after the encoding layer.
         theta: Threshold of every neuron.
         weight_std: Weight std; by default the paper's, :math:`1/\sqrt{n P(u > \theta)}`.
-        tol: Mass dropped per matrix row.
+        tol: Mass dropped per layer.
+        max_work: Transition-matrix entries the call may build or use (its time and memory bound).
 
     Returns:
         :math:`P(k_L > 0)`.
+
+    Raises:
+        SNNInitError: When the chain needs more than ``max_work`` entries (the message says so).
     """
     std = _paper_std(width, theta) if weight_std is None else weight_std
-    chain = propagate_spike_counts([width] * (depth + 1), [theta] * (depth + 1), [std] * depth, tol=tol)
-    return float(chain.survival[-1])
+    _check_layer(width, width, theta, std)
+    budget = WorkBudget(max_work, f"the survival over {depth} layers of {width} neurons at theta = {theta:g}")
+    return survival_bounds(width, depth, theta, std, tol=tol, budget=budget).estimate
 
 
 def membrane_variance_moments(chain: ChainResult) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
@@ -288,60 +332,117 @@ def membrane_variance_moments(chain: ChainResult) -> tuple[npt.NDArray[np.float6
     means, stds = [], []
     for layer in range(1, len(chain.widths)):
         n = chain.widths[layer]
-        d = chain.distributions[layer - 1]
-        scale = chain.weight_stds[layer - 1] ** 2 * np.arange(d.size)  # s^2 k
+        law = chain.laws[layer - 1]
+        scale = chain.weight_stds[layer - 1] ** 2 * law.counts()  # s^2 k (0 at k = 0)
         conditional_mean = scale * (n - 1) / n
         conditional_var = 2 * scale**2 * (n - 1) / n**2
-        mean = float(d @ conditional_mean)
-        second = float(d @ (conditional_var + conditional_mean**2))
+        mean = law.moment(conditional_mean)
+        second = law.moment(conditional_var + conditional_mean**2)
         means.append(mean)
         stds.append(math.sqrt(max(second - mean**2, 0.0)))
     return np.array(means), np.array(stds)
 
 
-def recommend_width(theta: float, depth: int, survival: float = 0.99, *, max_width: int = 1 << 16) -> int:
+def _check_survival(survival: float) -> None:
+    if not 0 < survival < 1:
+        raise SNNInitError(f"survival must be a probability strictly between 0 and 1, got {survival!r}")
+
+
+def _survives(width: int, depth: int, theta: float, survival: float, budget: WorkBudget) -> tuple[bool, int]:
+    """Whether the paper's chain keeps activity with at least ``survival``, and the layers it took to know."""
+    found = survival_bounds(width, depth, theta, _paper_std(width, theta), tol=DEFAULT_TOL, target=survival,
+                            budget=budget)  # fmt: skip
+    if found.lower >= survival or found.upper < survival:
+        return found.lower >= survival, found.layers
+    return found.estimate >= survival, found.layers  # within the law's own error of the target
+
+
+def _no_width(theta: float, depth: int, survival: float, max_width: int, layers: int | None) -> SNNInitError:
+    text = (
+        f"no width up to {max_width} keeps activity over {depth} layers with probability {survival} at theta = {theta}"
+    )
+    if layers is None:
+        bound = encoding_survival_bound(theta, max_width)
+        return SNNInitError(f"{text}: even the encoding layer of {max_width} neurons fires with probability only "
+                            f"{bound:.3g} (P(u > theta) = {firing_probability(theta):.3g})")  # fmt: skip
+    slope = variance_map_slope(theta)
+    why = (
+        f"; past the critical threshold (about 1.2) the mean-field fixed point V = 1 repels (slope {slope:.3g} "
+        ">= 1): a layer's variance leaves it within a few layers and, in a large share of networks, collapses"
+    )
+    return SNNInitError(f"{text}: at {max_width} neurons the survival is already below {survival} by layer "
+                        f"{layers}{why if slope >= 1 else ''}")  # fmt: skip
+
+
+def recommend_width(
+    theta: float, depth: int, survival: float = 0.99, *, max_width: int = 1 << 16, max_work: int = DEFAULT_MAX_WORK
+) -> int:
     """Smallest width whose activity survives ``depth`` layers with at least ``survival`` probability.
 
-    Under the paper's initialisation, in the single-step setup (every layer the same width).
+    Under the paper's initialisation, in the single-step setup (every layer the same width). Widths
+    double from 8 and are then bisected (so survival is taken to grow with the width); each width's
+    answer stops as soon as the exact law's bounds decide it. An impossible request answers at once:
+    when the encoding layer alone (:func:`encoding_survival_bound`) cannot reach ``survival``, and, past
+    the mean-field critical threshold (slope of the variance map at V = 1 at least 1), by trying
+    ``max_width`` first.
 
     Raises:
-        SNNInitError: If no width up to ``max_width`` suffices.
+        SNNInitError: If no width up to ``max_width`` suffices (the message says why), if ``survival`` is
+            not strictly between 0 and 1, or if the search needs more than ``max_work`` matrix entries.
     """
-    high = 8
-    while survival_probability(high, depth, theta) < survival:
+    _check_survival(survival)
+    budget = WorkBudget(max_work, f"the width search for {depth} layers at theta = {theta:g}")
+    if encoding_survival_bound(theta, max_width) < survival:
+        raise _no_width(theta, depth, survival, max_width, None)
+    if variance_map_slope(theta) >= 1 and not (top := _survives(max_width, depth, theta, survival, budget))[0]:
+        raise _no_width(theta, depth, survival, max_width, top[1])
+    high = min(8, max_width)
+    while not (answer := _survives(high, depth, theta, survival, budget))[0]:
         if high >= max_width:
-            raise SNNInitError(
-                f"even {max_width} neurons per layer keep activity over {depth} layers with probability below "
-                f"{survival} at theta = {theta}"
-            )
+            raise _no_width(theta, depth, survival, max_width, answer[1])
         high = min(2 * high, max_width)
     low = high // 2 + 1 if high > 8 else 1
     while low < high:
         middle = (low + high) // 2
-        if survival_probability(middle, depth, theta) >= survival:
+        if _survives(middle, depth, theta, survival, budget)[0]:
             high = middle
         else:
             low = middle + 1
     return low
 
 
-def max_threshold(width: int, depth: int, survival: float = 0.99, *, upper: float = 4.0, xtol: float = 1e-3) -> float:
+def max_threshold(
+    width: int,
+    depth: int,
+    survival: float = 0.99,
+    *,
+    upper: float = 4.0,
+    xtol: float = 1e-3,
+    max_work: int = DEFAULT_MAX_WORK,
+) -> float:
     """Largest threshold at which activity survives ``depth`` layers of ``width`` neurons with that probability.
 
     Under the paper's initialisation, in the single-step setup. Found by bisection on ``[0, upper]``
-    (survival falls as the threshold rises) to within ``xtol``.
+    (survival falls as the threshold rises) to within ``xtol``; each threshold's answer stops as soon as
+    the exact law's bounds decide it.
 
     Returns:
         The threshold (0.0 if even theta = 0 does not meet ``survival``; ``upper`` if ``upper`` does).
+
+    Raises:
+        SNNInitError: If ``survival`` is not strictly between 0 and 1, or the search needs more than
+            ``max_work`` matrix entries.
     """
-    if survival_probability(width, depth, 0.0) < survival:
+    _check_survival(survival)
+    budget = WorkBudget(max_work, f"the threshold search for {depth} layers of {width} neurons")
+    if not _survives(width, depth, 0.0, survival, budget)[0]:
         return 0.0
-    if survival_probability(width, depth, upper) >= survival:
+    if _survives(width, depth, upper, survival, budget)[0]:
         return upper
     low, high = 0.0, upper
     while high - low > xtol:
         middle = (low + high) / 2
-        if survival_probability(width, depth, middle) >= survival:
+        if _survives(width, depth, middle, survival, budget)[0]:
             low = middle
         else:
             high = middle
