@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -226,14 +227,23 @@ if click is not None:
         for line in describe(DATASETS, folder):
             click.echo(line)
 
+    def _bounded(compute: Callable[[], str], failed: str = "not computed") -> str:
+        """The theory's answer, or why it has none (no width suffices, or the exact law's work limit)."""
+        from snninit_adapters.errors import SNNInitError
+
+        try:
+            return compute()
+        except SNNInitError as error:
+            return f"{failed} ({error})"
+
     @cli.command()
     @click.option("--threshold", type=float, default=1.0, show_default=True, help="Presynaptic threshold theta.")
     @click.option("--fan-in", type=click.IntRange(1), default=600, show_default=True, help="Fan-in n (= width).")
     @click.option("--target-variance", type=float, default=1.0, show_default=True)
     @click.option("--depth", type=click.IntRange(1), default=100, show_default=True,
                   help="Layers of a fully-connected network of this width, for the survival figures.")  # fmt: skip
-    @click.option("--survival", type=click.FloatRange(0, 1), default=0.99, show_default=True,
-                  help="Survival probability the advice aims at.")  # fmt: skip
+    @click.option("--survival", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.99,
+                  show_default=True, help="Survival probability the advice aims at (0 < survival < 1).")  # fmt: skip
     @click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
                   help="Also draw the mean-field variance map to this path (.png and .pdf).")  # fmt: skip
     def theory(
@@ -259,20 +269,24 @@ if click is not None:
         click.echo(f"Kaiming:             std     = {kaiming:.6g}  (std * sqrt(n) = {math.sqrt(2):.4f})")
         click.echo(f"ratio of variances           = {std**2 / kaiming**2:.4g}")
         click.echo()
-        click.echo(f"Exact finite-width law, one step, {depth} layers of {fan_in} neurons, the paper's weights:")
-        click.echo(f"P(activity survives to layer {depth}) = {survival_probability(fan_in, depth, threshold):.4g}")
-        try:
-            width = str(recommend_width(threshold, depth, survival))
-        except Exception as error:  # no width is enough at very high thresholds
-            width = f"none found ({error})"
-        click.echo(f"smallest width with survival >= {survival:g}: {width}")
+        layers, neurons = f"{depth} layer{'s' * (depth != 1)}", f"{fan_in} neuron{'s' * (fan_in != 1)}"
+        click.echo(f"Exact finite-width law, one step, {layers} of {neurons}, the paper's weights:")
+        click.echo(f"P(activity survives to layer {depth}) = "
+                   f"{_bounded(lambda: f'{survival_probability(fan_in, depth, threshold):.4g}')}")  # fmt: skip
+        click.echo(f"smallest width with survival >= {survival:g}: "
+                   f"{_bounded(lambda: str(recommend_width(threshold, depth, survival)), 'none found')}")  # fmt: skip
         click.echo(f"largest threshold with survival >= {survival:g} at n = {fan_in}: "
-                   f"{max_threshold(fan_in, depth, survival):.3f}")  # fmt: skip
+                   f"{_bounded(lambda: f'{max_threshold(fan_in, depth, survival):.3f}')}")  # fmt: skip
         slope = variance_map_slope(threshold)
         lower = lower_fixed_point(threshold)
+        if lower is not None:
+            collapse = f"collapse below V = {lower:.4f}"
+        elif slope >= 1:
+            collapse = "any V below 1 collapses"
+        else:
+            collapse = "no collapse point (the map is constant for V > 0)"
         click.echo(f"mean field: slope of the variance map at V = 1: {slope:.4f} "
-                   f"({'stable' if slope < 1 else 'repelling'}); collapse below V = "
-                   f"{'-' if lower is None else f'{lower:.4f}'}")  # fmt: skip
+                   f"({'stable' if slope < 1 else 'repelling'}); {collapse}")  # fmt: skip
         if plot is not None:
             from snninit_adapters.experiments.plots import plot_variance_map
 

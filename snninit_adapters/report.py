@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -193,24 +194,29 @@ class ChainSurvival:
         layers: The chain's linear layers, in order.
         widths: Widths of its neuron layers, first (upstream) to last.
         survival: Probability that the last neuron layer has at least one spike.
-        advice: What to change to reach 0.99 survival, when it is lower.
+        advice: What to change to reach 0.99 survival, when it is lower (the line is then a warning).
+        note: A remark that makes the line a note: the chain ends in a narrow readout (whose silence in
+            one step no width of the hidden layers prevents), or the survival was not computed (NaN).
     """
 
     layers: tuple[str, ...]
     widths: tuple[int, ...]
     survival: float
     advice: str | None
+    note: str | None = None
 
     def describe(self) -> str:
         """One line for the report."""
         names = " -> ".join(self.layers) if len(self.layers) <= 4 else f"{self.layers[0]} -> ... -> {self.layers[-1]}"
         widths = sorted(set(self.widths))
         width_text = f"width {widths[0]}" if len(widths) == 1 else f"widths {widths[0]}..{widths[-1]}"
-        text = (
-            f"chain {names} ({len(self.layers)} layers, {width_text}): activity reaches the last neurons with "
-            f"probability {self.survival:.4g} (exact finite-width law, one step)"
-        )
-        return f"{text}; {self.advice}" if self.advice else text
+        count = f"{len(self.layers)} layer{'s' * (len(self.layers) != 1)}"
+        if math.isnan(self.survival):
+            text = f"chain {names} ({count}, {width_text})"
+        else:
+            text = (f"chain {names} ({count}, {width_text}): activity reaches the last neurons with "
+                    f"probability {self.survival:.4g} (exact finite-width law, one step)")  # fmt: skip
+        return "; ".join(part for part in (text, self.note, self.advice) if part)
 
 
 def _table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[str]:
@@ -307,7 +313,7 @@ class InitReport:
         for layer in self.layers:
             lines.extend(f"warning: {layer.name}: {message}" for message in layer.warnings)
         for chain in self.chains:
-            prefix = "warning: " if chain.advice else ""
+            prefix = "warning: " if chain.advice else "note: " if chain.note else ""
             lines.append(f"{prefix}{chain.describe()}")
         lines.extend(f"skipped: {item.name}: {item.reason}" for item in self.skipped)
         lines.extend(f"note: {note}" for note in self.notes)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from scipy import stats
 
+from snninit_adapters.errors import SNNInitError
 from snninit_adapters.model import INPUT
 from snninit_adapters.neurons import NeuronRecord
 from snninit_adapters.report import ChainSurvival, LayerReport
@@ -28,6 +29,9 @@ __all__ = ["ADVICE_MAX_WIDTH", "ChainSurvival", "FullyConnectedLink", "chain_sur
 
 
 SURVIVAL_TARGET = 0.99
+
+CHAIN_MAX_WORK = 50_000_000
+"""Transition-matrix entries the survival of one chain may use (a bounded cost in every report)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,10 @@ def _chains(links: list[FullyConnectedLink]) -> list[list[FullyConnectedLink]]:
 
 
 ADVICE_MAX_WIDTH = 4096
-"""The widest layer the report's advice searches (wider ones make the exact law slow)."""
+"""The widest layer the report's advice searches (each answer is also bounded by the law's work limit)."""
+
+ADVICE_MAX_WORK = 20_000_000
+"""Transition-matrix entries each part of the report's advice may use (a few tens of milliseconds)."""
 
 
 def _advice(chain: list[FullyConnectedLink]) -> str:
@@ -123,14 +130,32 @@ def _advice(chain: list[FullyConnectedLink]) -> str:
     thetas = {round(link.theta / link.membrane_std, 6) for link in chain}
     if len(widths) == 1 and len(thetas) == 1:
         width, theta = widths.pop(), thetas.pop()
-        try:  # bounded: the exact law's cost grows with the width (about 0.5 s for 100 layers of 4096)
-            needed = recommend_width(theta, len(chain), SURVIVAL_TARGET, max_width=ADVICE_MAX_WIDTH)
-            wider = f"layers of at least {needed} neurons"
-        except ValueError:
-            wider = f"no width up to {ADVICE_MAX_WIDTH}"
-        lower = max_threshold(width, len(chain), SURVIVAL_TARGET)
-        return f"to reach {SURVIVAL_TARGET} use {wider}, or thresholds up to {lower:.3f} (in membrane stds)"
+        try:
+            needed = recommend_width(theta, len(chain), SURVIVAL_TARGET, max_width=ADVICE_MAX_WIDTH,
+                                     max_work=ADVICE_MAX_WORK)  # fmt: skip
+            wider = f"use layers of at least {needed} neurons, or"
+        except SNNInitError as error:
+            none = "no width" in str(error)
+            wider = f"no width up to {ADVICE_MAX_WIDTH} suffices; use" if none else "use wider layers, or"
+        try:
+            lower = f"{max_threshold(width, len(chain), SURVIVAL_TARGET, max_work=ADVICE_MAX_WORK):.3f}"
+        except SNNInitError:
+            lower = "a lower value"
+        return f"to reach {SURVIVAL_TARGET} {wider} thresholds up to {lower} (in membrane stds)"
     return f"widen the narrowest layers or lower the thresholds to reach {SURVIVAL_TARGET}"
+
+
+def _is_readout(chain: list[FullyConnectedLink], widths: list[int]) -> bool:
+    """The chain ends in a narrow readout: its last neuron layer is narrower than every layer before it."""
+    return len(widths) >= 2 and widths[-1] < min(widths[:-1])
+
+
+def _readout_note(chain: list[FullyConnectedLink], widths: list[int], hidden: float) -> str:
+    note = (f"the last layer is a {widths[-1]}-neuron readout, which one step can leave silent however wide the "
+            "hidden layers (more steps or a lower readout threshold help)")  # fmt: skip
+    if len(chain) < 2:
+        return note
+    return f"{note}; the hidden layers keep activity with probability {hidden:.4g}"
 
 
 def _paper_stds(chain: list[FullyConnectedLink], p_first: float) -> list[float]:
@@ -140,6 +165,31 @@ def _paper_stds(chain: list[FullyConnectedLink], p_first: float) -> list[float]:
         stds.append(link.membrane_std / float(np.sqrt(link.n_in * p_in)))
         p_in = float(stats.norm.sf(link.theta / link.membrane_std))
     return stds
+
+
+def _chain_result(chain: list[FullyConnectedLink], rest: list[FullyConnectedLink], widths: list[int],
+                  thresholds: list[float], method: str) -> ChainSurvival:  # fmt: skip
+    names = tuple(link.layer for link in chain)
+    try:
+        result = propagate_spike_counts(widths, thresholds, [link.weight_std for link in rest], max_work=CHAIN_MAX_WORK)
+    except (SNNInitError, OverflowError, MemoryError) as error:
+        return ChainSurvival(names, tuple(widths), math.nan, None, f"survival not computed ({error})")
+    survival = float(np.clip(result.survival[-1], 0.0, 1.0))
+    readout = _is_readout(rest, widths)
+    hidden = float(np.clip(result.survival[-2], 0.0, 1.0)) if readout else survival
+    advice, part = None, rest[:-1] if readout else rest
+    if hidden < SURVIVAL_TARGET and method != "micheli2024":
+        p_first = float(stats.norm.sf(thresholds[0]))
+        stds = _paper_stds(rest, p_first)
+        try:
+            paper = propagate_spike_counts(widths, thresholds, stds, max_work=CHAIN_MAX_WORK).survival[-1]
+            advice = f"the paper's initialisation (method='micheli2024') gives {float(paper):.4g} on this chain"
+        except (SNNInitError, OverflowError, MemoryError):
+            advice = f"the paper's initialisation (method='micheli2024') may reach {SURVIVAL_TARGET}"
+    elif hidden < SURVIVAL_TARGET and part:
+        advice = _advice(part)
+    note = _readout_note(rest, widths, hidden) if readout else None
+    return ChainSurvival(names, tuple(widths), survival, advice, note)
 
 
 def chain_survival(links: list[FullyConnectedLink], *, method: str = "micheli2024") -> list[ChainSurvival]:
@@ -168,14 +218,5 @@ def chain_survival(links: list[FullyConnectedLink], *, method: str = "micheli202
             continue
         widths += [link.n_out for link in rest]
         thresholds += [link.theta for link in rest]
-        result = propagate_spike_counts(widths, thresholds, [link.weight_std for link in rest])
-        survival = float(np.clip(result.survival[-1], 0.0, 1.0))
-        advice = None
-        if survival < SURVIVAL_TARGET and method != "micheli2024":
-            p_first = float(stats.norm.sf(thresholds[0]))
-            paper = propagate_spike_counts(widths, thresholds, _paper_stds(rest, p_first)).survival[-1]
-            advice = f"the paper's initialisation (method='micheli2024') gives {float(paper):.4g} on this chain"
-        elif survival < SURVIVAL_TARGET:
-            advice = _advice(rest)
-        results.append(ChainSurvival(tuple(link.layer for link in chain), tuple(widths), survival, advice))
+        results.append(_chain_result(chain, rest, widths, thresholds, method))
     return results

@@ -87,3 +87,14 @@ def test_inspect_a_model_from_module_function(tmp_path, monkeypatch, toy_adapter
     bad = CliRunner().invoke(cli, ["inspect", "my_model:not_a_pair"])
     assert bad.exit_code != 0
     assert "(model, example_input)" in bad.output
+
+
+def test_theory_is_bounded_and_says_why():
+    result = CliRunner().invoke(cli, ["theory", "--threshold", "10", "--fan-in", "65536", "--depth", "1000"])
+    assert result.exit_code == 0, result.output
+    assert "none found (no width up to 65536" in result.output
+    assert "collapse below V = -" not in result.output
+    one = CliRunner().invoke(cli, ["theory", "--fan-in", "1", "--depth", "1", "--threshold", "0"])
+    assert "1 layer of 1 neuron," in one.output
+    assert "1 layers" not in one.output
+    assert CliRunner().invoke(cli, ["theory", "--survival", "1"]).exit_code != 0

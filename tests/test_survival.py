@@ -58,3 +58,14 @@ def test_convolutions_are_left_out_and_said_so():
     report = apply_snn_init(model, torch.randn(2, 2, 4, 4), dry_run=True)
     assert all("1" not in chain.layers for chain in report.chains)
     assert any("fully-connected chains only" in note for note in report.notes)
+
+
+def test_a_narrow_readout_makes_a_note_that_never_asks_to_widen_it():
+    model = nn.Sequential(ToyNeuron(), nn.Linear(300, 300), ToyNeuron(), nn.Linear(300, 10), ToyNeuron())
+    report = apply_snn_init(model, unit_rms(torch.randn(8, 300)), dry_run=True)
+    (chain,) = report.chains
+    assert chain.survival < 0.99
+    assert chain.advice is None
+    assert "10-neuron readout" in chain.note
+    assert "note: chain 1 -> 3 (2 layers, widths 10..300)" in str(report)
+    assert "warning: chain" not in str(report)
