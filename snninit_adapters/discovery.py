@@ -15,7 +15,10 @@ functional ops, containers and residual connections, where ``torch.fx`` and NIR 
 4. *Pairing.* From each weight layer, walk the edges forwards and backwards through atoms that are
    neither neurons nor weight layers (pooling, BatchNorm, dropout...), collecting what lies on the path.
 
-Tensors are keyed by ``id``; every tracked tensor is kept alive for the whole pass so ids are not reused.
+The provenance is held in a weak dictionary keyed by tensor identity: a tensor's entry goes when the
+tensor is freed, so the trace keeps no activation alive and its peak memory is the forward pass's own.
+The pass runs on a copy of the model that shares its parameters (no copy of the weights is made); a
+forward pass that changes a parameter in place is named in a note.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.hooks import RemovableHandle
+from torch.utils.weak import WeakIdKeyDictionary
 
 from snninit_adapters.errors import SNNInitError
 from snninit_adapters.graph import Graph, Link
@@ -36,8 +40,10 @@ from snninit_adapters.model import (
     Atom,
     atoms,
     call,
+    changed_in_place,
     copy_model,
     forward_pass,
+    parameter_versions,
     reset_state,
     strip_compiled,
     tensors,
@@ -60,21 +66,24 @@ class _Tracer(TorchFunctionMode):
         super().__init__()
         self.atoms = atoms
         self.depth = 0
-        self.provenance: dict[int, _Provenance] = {}
-        self.alive: list[torch.Tensor] = []
+        self.provenance: WeakIdKeyDictionary = WeakIdKeyDictionary()  # tensor -> _Provenance, while it lives
         self.graph = Graph(atoms=atoms)
         self.data_atoms: set[str] = set()  # "other" atoms every call of which took data-only inputs
         self.mixed_atoms: set[str] = set()  # "other" atoms some call of which did not
         self.data_calls: list[bool] = []  # per "other" call in flight: were all its inputs data-only?
 
     def tag(self, tensor: torch.Tensor, provenance: _Provenance) -> None:
-        self.provenance[id(tensor)] = provenance
-        self.alive.append(tensor)
+        self.provenance[tensor] = provenance
+
+    def sources(self, tensor: torch.Tensor) -> _Provenance:
+        """The atoms (and ``<input>``) a tensor came from, each with the ops applied since; empty if untracked."""
+        found: _Provenance = self.provenance.get(tensor, {})  # type: ignore[no-untyped-call]
+        return found
 
     def merged(self, obj: Any) -> _Provenance:
         merged: dict[str, frozenset[str]] = {}
         for tensor in tensors(obj):
-            for source, ops in self.provenance.get(id(tensor), {}).items():
+            for source, ops in self.sources(tensor).items():
                 merged[source] = merged.get(source, frozenset()) | ops
         return merged
 
@@ -105,7 +114,7 @@ class _Tracer(TorchFunctionMode):
         sources: set[str] = set()
         data = True
         for tensor in tensors((args, kwargs), states=False):
-            provenance = self.provenance.get(id(tensor), {})
+            provenance = self.sources(tensor)
             for source, ops in provenance.items():
                 self.graph.edges.add((source, name, tuple(sorted(ops))))
             sources |= set(provenance)
@@ -159,10 +168,11 @@ def discover(
     example_input: Any,
     manager: pluggy.PluginManager,
 ) -> Graph:
-    """Trace one no-grad forward pass of ``example_input`` through a deep copy of ``model``.
+    """Trace one no-grad forward pass of ``example_input`` through a copy of ``model`` that shares its parameters.
 
     Args:
-        model: The model (left untouched: a deep copy runs).
+        model: The model (left untouched: a copy runs; only a forward that changes its own parameters in
+            place changes them, and the graph's notes say so).
         example_input: A tensor, a tuple of positional arguments, or a dict of keyword arguments.
         manager: The plugin manager whose adapters classify modules and reset state.
 
@@ -173,8 +183,9 @@ def discover(
         SNNInitError: If the model cannot run on ``example_input``; the message carries the model's
             error and a hint about the frameworks' time layouts.
     """
-    replica = copy_model(model)
+    replica = copy_model(model, share_parameters=True)
     replica.eval()
+    versions = parameter_versions(replica)
     notes = strip_compiled(replica)
     tracer = _Tracer(atoms(replica, manager))
     tracer.graph.notes.extend(notes)
@@ -191,6 +202,12 @@ def discover(
                 call(replica, example_input)
     finally:
         reset_state(manager, replica)
+    changed = changed_in_place(replica, versions)
+    if changed:
+        tracer.graph.notes.append(
+            f"the model's forward pass changed {len(changed)} parameter(s) in place ({', '.join(changed[:5])}"
+            f"{', ...' if len(changed) > 5 else ''}): the example pass did so on the model's own weights"
+        )
     return tracer.graph
 
 

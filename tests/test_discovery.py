@@ -146,6 +146,55 @@ def test_discovery_leaves_the_model_untouched_and_runs_a_copy():
     assert not model.fc._forward_pre_hooks
 
 
+def test_the_copy_shares_the_parameters_and_copies_the_buffers():
+    model = nn.Sequential(nn.Linear(8, 8), nn.BatchNorm1d(8), ToyNeuron())
+    graph = graph_of(model, torch.randn(4, 8))
+    copied = graph.atoms["0"].module
+    assert copied is not model[0]
+    assert copied.weight is model[0].weight  # no copy of the weights is made
+    assert graph.atoms["1"].module.running_mean is not model[1].running_mean
+
+
+class Keeper(nn.Module):
+    """A layer whose forward hook remembers, weakly, every tensor the model's layers put out."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.lif1, self.fc2, self.lif2 = nn.Linear(64, 64), ToyNeuron(), nn.Linear(64, 64), ToyNeuron()
+
+    def forward(self, x):
+        return self.lif2(self.fc2(torch.relu(self.lif1(self.fc1(x)) * 2.0)))
+
+
+def test_the_trace_keeps_no_activation_alive():
+    import weakref
+
+    seen = []
+    model = Keeper()
+    for module in model.children():
+        module.register_forward_hook(lambda m, i, o: seen.append(weakref.ref(o)))
+    graph = graph_of(model, torch.randn(16, 64))
+    assert len(seen) == 4
+    assert graph.outputs["fc2"].count == 16 * 64
+    assert [ref() for ref in seen] == [None] * 4  # every output was freed once the pass was over
+
+
+class InPlace(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc, self.lif = nn.Linear(4, 4), ToyNeuron()
+
+    def forward(self, x):
+        self.fc.weight.mul_(1.0)  # a forward that changes its own weight in place
+        return self.lif(self.fc(x))
+
+
+def test_a_forward_that_changes_a_parameter_in_place_is_named():
+    graph = graph_of(InPlace(), torch.randn(2, 4))
+    assert any("changed 1 parameter(s) in place (fc.weight)" in note for note in graph.notes)
+    assert not graph_of(TimeLoop(), torch.randn(2, 3, 6)).notes
+
+
 def test_a_model_that_cannot_take_the_input_names_the_shapes_and_layouts():
     with pytest.raises(SNNInitError, match=r"shape\(s\) \[\(3, 5\)\].*\[T, B, \.\.\.\]") as info:
         graph_of(TimeLoop(), torch.randn(3, 5))
