@@ -121,6 +121,7 @@ def apply_snn_init(
     calibrate: bool | Calibration = False,
     target: str = "variance",
     target_rate: float | Mapping[str, float] | None = None,
+    backup_device: str | torch.device | None = None,
     **method_options: Any,
 ) -> InitReport:
     r"""Re-initialise every linear and conv layer of a spiking model from the neurons around it.
@@ -148,6 +149,9 @@ def apply_snn_init(
             target (``True``, or a :class:`~snninit_adapters.Calibration` with the settings).
         target: What calibration aims at: ``"variance"`` (first-step Var[u]) or ``"rate"`` (time-averaged rate).
         target_rate: For ``target="rate"``: a rate, or a mapping from population to rate.
+        backup_device: Where the rollback keeps the old value of every tensor it writes until all are
+            written (None: next to each tensor). ``"cpu"`` spares a GPU the room for a second copy of the
+            weights, for one device-to-host copy of them.
         **method_options: Extra arguments of the method's weight law (e.g. ``nu=`` for ``rossbroich2022``).
 
     Returns:
@@ -160,6 +164,7 @@ def apply_snn_init(
     _check_arguments(model, target_variance, bias, generator,
                      {"branches": branches, "frozen": frozen, "normalisers": normalisers})  # fmt: skip
     _check_input(example_input)
+    backups = _device(backup_device)
     settings = _calibration(calibrate, target, target_rate)
     options = PlanOptions(get_method(method).name, method_options, float(target_variance), bias,
                           _patterns(include, "include"), _patterns(exclude, "exclude"), branches, frozen,
@@ -170,7 +175,8 @@ def apply_snn_init(
     graph = _discover(model, example_input, manager, notes)
     plan = plan_model(model, graph, manager, options)
     return _carry_out(model, example_input, plan, options, settings, generator, dry_run=dry_run,
-                      notes=[*notes, *graph.notes], discovery=graph.method, manager=manager)  # fmt: skip
+                      notes=[*notes, *graph.notes], discovery=graph.method, manager=manager,
+                      backup_device=backups)  # fmt: skip
 
 
 def _with_steps(options: PlanOptions, model: nn.Module, example_input: Any, notes: list[str]) -> PlanOptions:
@@ -190,6 +196,18 @@ def _with_steps(options: PlanOptions, model: nn.Module, example_input: Any, note
         + ("; at one step the temporal rule is Eq. 10 wherever Eq. 10 is stable" if counted == 1 else "")
     )
     return replace(options, options={**options.options, "steps": counted})
+
+
+def _device(value: str | torch.device | None) -> torch.device | None:
+    """The rollback's backup device, checked."""
+    if value is None or isinstance(value, torch.device):
+        return value
+    try:
+        return torch.device(value)
+    except (RuntimeError, TypeError) as error:
+        raise SNNInitError(
+            f"backup_device must be None, a torch.device or a device name like 'cpu', got {value!r}"
+        ) from error
 
 
 def _calibration(calibrate: bool | Calibration, target: str, target_rate: Any) -> Calibration | None:
@@ -231,7 +249,8 @@ def _carry_out(
     realised = None
     if not context["dry_run"]:
         realised = write_plan(plan.layers, generator, normalisers=plan.normalisers, values=values,
-                              after=lambda: reset_state(manager, model))  # fmt: skip
+                              after=lambda: reset_state(manager, model),
+                              backup_device=context["backup_device"])  # fmt: skip
     return plan.report(options, applied=not context["dry_run"], discovery=context["discovery"], notes=notes,
                        realised=realised, calibration=populations)  # fmt: skip
 

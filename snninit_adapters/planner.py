@@ -26,7 +26,7 @@ from snninit_adapters.plugins import adapter_errors
 from snninit_adapters.report import LayerReport, SkippedWeight
 from snninit_adapters.rule import LayerRule, UsePlan, read_neurons
 from snninit_adapters.survival import FullyConnectedLink, chain_survival, fully_connected_link
-from snninit_adapters.targets import Refusal, WeightTarget, weight_target
+from snninit_adapters.targets import Refusal, WeightTarget, weight_std, weight_target
 from snninit_adapters.theory import WeightLaw
 
 __all__ = ["plan_model"]
@@ -313,7 +313,7 @@ def _layer_report(
         downstream=plans[0].downstream,
         firing_probability=plans[0].probability if len(plans) == 1 else None,
         input_second_moment=sum(moments) / len(moments),
-        old_std=float(weight.detach().double().std()) if weight.numel() > 1 else 0.0,
+        old_std=weight_std(weight),
         new_std=law.std,
         new_mean=law.mean,
         distribution=law.distribution,

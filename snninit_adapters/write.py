@@ -1,11 +1,16 @@
 """Write a plan into the model: every planned tensor or none, whatever the exit.
 
-Every new weight is drawn first (nothing of the model is touched while drawing); then each weight is
-written (in place, or through its parametrization) and each bias zeroed, keeping a backup of every
-tensor before it changes; then the ``after`` step runs (the adapters' reset of the neurons' state)
-and the effective weights' std is read back for the report. If anything raises before the end,
-``KeyboardInterrupt`` included, every tensor already written is restored from its backup, newest
-first, bit for bit, and the exception goes on.
+Each planned weight in turn: a backup of every tensor the write changes is kept, then the new values
+are drawn into the weight in place (or, for a weight written through a parametrization, or drawn on
+another device than the weight's, into a temporary of that one layer, then written), and each bias
+is zeroed. Then the ``after`` step runs (the adapters' reset of the neurons' state) and the effective
+weights' std is read back for the report. Beyond the model, the write holds the backups (as large as
+the weights written; they can be kept in host memory) and at most one layer's temporary. If anything
+raises before the end, ``KeyboardInterrupt`` included, every tensor already written is restored from
+its backup, newest first, bit for bit, and the exception goes on.
+
+The values are drawn layer by layer in plan order from ``generator`` (the global CPU generator when
+None) on its device, so that one seed gives the same weights whatever device the model is on.
 """
 
 from __future__ import annotations
@@ -17,28 +22,43 @@ import torch
 from snninit_adapters.init import fill_
 from snninit_adapters.normalisers import PlannedNormaliser
 from snninit_adapters.plan import PlannedLayer
+from snninit_adapters.targets import weight_std
 
 __all__ = ["draw_values", "write_normaliser", "write_plan"]
+
+_Backups = list[tuple[torch.Tensor, torch.Tensor]]
+
+
+def _draw_device(generator: torch.Generator | None) -> torch.device:
+    return generator.device if generator is not None else torch.device("cpu")
+
+
+def _drawn(layer: PlannedLayer, generator: torch.Generator | None) -> torch.Tensor:
+    """A new tensor of the layer's weight shape and dtype, filled from its law on the generator's device."""
+    weight = layer.target.effective()
+    value = torch.empty(weight.shape, dtype=weight.dtype, device=_draw_device(generator))
+    return fill_(value, layer.law, generator)
 
 
 def draw_values(layers: Sequence[PlannedLayer], generator: torch.Generator | None) -> list[torch.Tensor | None]:
     """The new value of every weight a layer writes (None for one tied to an earlier layer's)."""
-    device = generator.device if generator is not None else torch.device("cpu")
-    values: list[torch.Tensor | None] = []
-    for layer in layers:
-        if not layer.writes:
-            values.append(None)
-            continue
-        weight = layer.target.effective()
-        value = torch.empty(weight.shape, dtype=weight.dtype, device=device)
-        fill_(value, layer.law, generator)
-        values.append(value)
-    return values
+    return [_drawn(layer, generator) if layer.writes else None for layer in layers]
 
 
-def _std(tensor: torch.Tensor) -> float:
-    values = tensor.detach()
-    return float(values.std()) if values.numel() > 1 else 0.0
+def _backup(tensor: torch.Tensor, device: torch.device | None) -> tuple[torch.Tensor, torch.Tensor]:
+    copy = tensor.detach().clone() if device is None else tensor.detach().to(device, copy=True)
+    return tensor, copy
+
+
+def _write_layer(layer: PlannedLayer, value: torch.Tensor | None, generator: torch.Generator | None) -> None:
+    """Write one layer's new weight: ``value``, or values drawn from its law (into the weight when it can be)."""
+    direct = layer.target.direct()
+    if value is None and direct is not None and direct.device == _draw_device(generator) and direct.is_contiguous():
+        fill_(direct, layer.law, generator)
+        return
+    if value is None:
+        value = _drawn(layer, generator)
+    layer.target.write(value.to(layer.target.effective().device))
 
 
 def write_plan(
@@ -48,8 +68,9 @@ def write_plan(
     normalisers: Sequence[PlannedNormaliser] = (),
     values: Sequence[torch.Tensor | None] | None = None,
     after: Callable[[], None] | None = None,
+    backup_device: torch.device | None = None,
 ) -> tuple[list[float], list[float]]:
-    """Draw every planned weight, write them all and run ``after``; on any exit before the end, restore all.
+    """Write every planned weight (drawn now, or given) and run ``after``; on any exit before the end, restore all.
 
     Args:
         layers: The plan's layers.
@@ -57,25 +78,25 @@ def write_plan(
         normalisers: The normalisers whose affine weight and bias to set.
         values: The weights to write instead of drawing them (None for a tied layer that does not write).
         after: Runs once everything is written (inside the rollback: if it raises, the weights are restored).
+        backup_device: Where the rollback's backups are kept (None: on each tensor's own device).
 
     Returns:
         The std of each layer's effective weight after the write, in layer order, and the mean affine
         weight of each normaliser.
     """
-    values = draw_values(layers, generator) if values is None else values
-    backups: list[tuple[torch.Tensor, torch.Tensor]] = []
+    backups: _Backups = []
     try:
         with torch.no_grad():
-            for layer, value in zip(layers, values, strict=True):
-                if value is not None and layer.writes:
-                    backups.extend((tensor, tensor.detach().clone()) for tensor in layer.target.tensors())
-                    layer.target.write(value.to(layer.target.effective().device))
+            for index, layer in enumerate(layers):
+                if layer.writes and (values is None or values[index] is not None):
+                    backups.extend(_backup(tensor, backup_device) for tensor in layer.target.tensors())
+                    _write_layer(layer, None if values is None else values[index], generator)
                 if layer.bias is not None:
-                    backups.append((layer.bias, layer.bias.detach().clone()))
+                    backups.append(_backup(layer.bias, backup_device))
                     layer.bias.zero_()
             for normaliser in normalisers:
                 backups.extend(write_normaliser(normaliser.module, normaliser.weight, normaliser.bias))
-            realised = [_std(layer.target.effective()) for layer in layers]
+            realised = [weight_std(layer.target.effective()) for layer in layers]
             gammas = [_mean_weight(n.module) for n in normalisers]
         if after is not None:
             after()

@@ -391,3 +391,19 @@ def test_unreadable_neuron_only_matters_for_the_layers_next_to_it():
         apply_snn_init(model, torch.randn(2, 8))
     report = apply_snn_init(model, torch.randn(2, 8), exclude=["3"])
     assert [layer.name for layer in report.layers] == ["1"]
+
+
+def test_backups_in_host_memory_write_the_same_weights():
+    models = [deep_mlp(width=50), deep_mlp(width=50)]
+    x = torch.randn(8, 50)
+    apply_snn_init(models[0], x, generator=torch.Generator().manual_seed(5))
+    apply_snn_init(models[1], x, generator=torch.Generator().manual_seed(5), backup_device="cpu")
+    assert_unchanged(models[1], state(models[0]))
+
+
+def test_a_backup_device_that_is_not_one_is_refused_before_any_work():
+    model = deep_mlp(width=20)
+    before = state(model)
+    with pytest.raises(SNNInitError, match="backup_device must be None, a torch.device or a device name"):
+        apply_snn_init(model, torch.randn(4, 20), backup_device="gpu0")
+    assert_unchanged(model, before)
