@@ -37,7 +37,7 @@ class Link:
 
 @dataclass
 class Moments:
-    """Count, sum and sum of squares of the values of the tensors seen, in float64."""
+    """Count, sum and sum of squares of the values of the tensors seen, accumulated in float64."""
 
     count: int = 0
     total: float = 0.0
@@ -48,15 +48,22 @@ class Moments:
 
         Args:
             tensor: The values.
-            exact: Square in float64 (as the rule's :math:`E[x^2]` of the data needs); otherwise the squares
-                are taken in the tensor's dtype and only summed in float64 (a measurement for warnings).
+            exact: Sum and square in float64 (as the rule's :math:`E[x^2]` of the data needs). Otherwise the
+                tensor is reduced in its own dtype (float32 at least), the squares by one dot product: a
+                measurement for warnings, to a relative error near 1e-6, at a fifth of the cost of float64.
         """
         if not tensor.is_floating_point() or tensor.numel() == 0:
             return
-        values = tensor.detach().double() if exact else tensor.detach()
-        self.count += values.numel()
-        self.total += float(values.sum(dtype=torch.float64))
-        self.squares += float(values.square().sum(dtype=torch.float64))
+        self.count += tensor.numel()
+        if exact:
+            values = tensor.detach().double()
+            self.total += float(values.sum())
+            self.squares += float(values.square().sum())
+            return
+        flat = tensor.detach().reshape(-1)
+        flat = flat.float() if flat.element_size() < 4 else flat
+        self.total += float(flat.sum())
+        self.squares += float(torch.dot(flat, flat))
 
     @property
     def second(self) -> float:
