@@ -689,3 +689,120 @@ def test_the_temporal_rule_keeps_the_time_averaged_rate_over_depth(v_reset):
 
 def test_figure_t1_on_the_spikingjelly_backend(tmp_path):
     check_temporal_grid("spikingjelly", tmp_path)
+
+
+# --- the monitor computes each step once, bit for bit as the neuron does ------------------------------
+
+from snninit_adapters.adapters.spikingjelly.activity import prepare_activity  # noqa: E402
+from snninit_adapters.moments import RunningMoments  # noqa: E402
+
+UNREACHABLE = 1e30
+
+
+class ReplayedLIF(neuron.LIFNode):
+    """A subclass with its own functional step: the monitor replays it (each step twice) instead."""
+
+    def single_step_functional_forward(self, inputs, states, **kwargs):
+        return super().single_step_functional_forward(inputs, states, **kwargs)
+
+
+STEPPED = {
+    "IF": lambda **kw: neuron.IFNode(**kw),
+    "LIF": lambda **kw: neuron.LIFNode(tau=1.7, **kw),
+    "LIF no decay_input": lambda **kw: neuron.LIFNode(tau=3.0, decay_input=False, **kw),
+    "PLIF": lambda **kw: neuron.ParametricLIFNode(init_tau=1.7, **kw),
+    "replayed LIF": lambda **kw: ReplayedLIF(tau=1.7, **kw),
+    "IF, ATan": lambda **kw: neuron.IFNode(surrogate_function=surrogate.ATan(), **kw),
+    "IF, graded": lambda **kw: neuron.IFNode(surrogate_function=surrogate.Sigmoid(spiking=False), **kw),
+}
+
+
+def _reference_charges(make, x, step_mode):
+    """h[t] of a fresh neuron, computed independently: its functional step with the threshold out of reach."""
+    node = make()
+    states = node.materialize_states((x,), tuple(node._memories.values()), "m")
+    charges = []
+    for x_t in x:
+        theta, node.v_threshold = node.v_threshold, UNREACHABLE
+        _, free = type(node).single_step_functional_forward(node, (x_t,), states)
+        node.v_threshold = theta
+        charges.append(free[0])
+        _, states = type(node).single_step_functional_forward(node, (x_t,), states)
+    return charges
+
+
+@pytest.mark.parametrize("kind", list(STEPPED))
+@pytest.mark.parametrize("v_reset", [0.0, None, -0.25])
+@pytest.mark.parametrize("step_mode", ["m", "s"])
+@pytest.mark.parametrize("store_v_seq", [False, True])
+def test_the_monitored_neuron_fires_resets_and_charges_as_the_neuron(kind, v_reset, step_mode, store_v_seq):
+    def make():
+        return STEPPED[kind](v_threshold=0.7, v_reset=v_reset, step_mode=step_mode, store_v_seq=store_v_seq)
+
+    plain, monitored = make(), make()
+    prepare_activity(monitored)
+    x = 1.3 * torch.randn(6, 3, 40, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        if step_mode == "m":
+            expected, got = plain(x), monitored(x)
+        else:
+            expected = torch.stack([plain(x_t) for x_t in x])
+            got = torch.stack([monitored(x_t) for x_t in x])
+    assert torch.equal(got, expected)  # spikes, bit for bit
+    assert torch.equal(monitored.v, plain.v)  # the state the next call starts from
+    if store_v_seq:
+        assert torch.equal(monitored.v_seq, plain.v_seq)
+    assert 0 < float(expected.mean()) < 1
+    with torch.no_grad():
+        charges = _reference_charges(make, x, step_mode)
+        report = measure_activity(make(), x if step_mode == "m" else x[0], steps=None if step_mode == "m" else 1)
+    if step_mode == "m":
+        for row, h in zip(report.rows, charges, strict=True):
+            reference = RunningMoments()
+            reference.update(h)
+            assert (row.u_mean, row.u_var, row.u_skew) == (reference.mean, reference.variance, reference.skewness)
+            assert row.spikes == int((h >= 0.7).sum()) or kind == "IF, graded"
+
+
+def _counting(monkeypatch, owner, name):
+    calls = []
+    original = getattr(owner, name)
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, counted)
+    return calls
+
+
+def _deep_net(make):
+    net = nn.Sequential(
+        layer.Linear(20, 30), make(), layer.Linear(30, 30), make(), layer.Linear(30, 10), make()
+    )  # fmt: skip
+    functional.set_step_mode(net, "m")
+    return net
+
+
+@pytest.mark.parametrize("kind", ["IF", "LIF", "PLIF", "replayed LIF"])
+def test_the_monitor_computes_each_neuron_step_once(kind, monkeypatch):
+    """One charge per neuron step (T steps x 3 layers); only a neuron with its own step is replayed (3 per step)."""
+    cls = {"IF": neuron.IFNode, "LIF": neuron.LIFNode, "PLIF": neuron.ParametricLIFNode, "replayed LIF": ReplayedLIF}
+    steps = _counting(monkeypatch, cls[kind], "single_step_functional_forward")
+    charges = _counting(monkeypatch, functional, "lif_charge")
+    kernels = [_counting(monkeypatch, functional, name) for name in ("if_multi_step", "lif_multi_step")]
+    torch.manual_seed(0)
+    net = _deep_net(lambda: STEPPED[kind]())
+    x = 3 * torch.rand(4, 2, 20, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = net(x)
+    functional.reset_net(net)
+    for calls in (steps, charges, *kernels):
+        calls.clear()
+    report = measure_activity(net, x)
+    assert len(report.rows) == 12
+    assert all(row.u_var is not None for row in report.rows)
+    computed = {"IF": 0, "LIF": 12, "PLIF": 12, "replayed LIF": 24}[kind]  # charges outside the model's own calls
+    assert len(steps) + len(charges) == computed
+    assert sum(map(len, kernels)) == (3 if kind == "replayed LIF" else 0)  # the model's own fused calls
+    assert [row.spikes for row in report.layer("5")] == [int(s.count_nonzero()) for s in expected]
