@@ -819,3 +819,72 @@ def test_the_temporal_rule_keeps_the_time_averaged_rate_over_depth(reset_method)
 
 def test_figure_t1_on_the_norse_backend(tmp_path):
     check_temporal_grid("norse", tmp_path)
+
+
+# --- the monitor steps each neuron once per time step: LIFCell's free step is its step ------------------
+
+import norse.torch.functional.lif as lif_functional  # noqa: E402
+import norse.torch.module.lif as lif_module  # noqa: E402
+
+from snninit_adapters.adapters.norse.activity import prepare_activity  # noqa: E402
+from snninit_adapters.moments import RunningMoments  # noqa: E402
+
+MONITORED = {
+    "LIFCell": lambda: LIFCell(p=LIFParameters(v_th=torch.as_tensor(0.3))),
+    "LIFCell, soft": lambda: LIFCell(p=LIFParameters(v_th=torch.as_tensor(0.3), v_reset=torch.as_tensor(-0.2))),
+    "LIFRecurrentCell": lambda: LIFRecurrentCell(12, 12),
+    "LSNNCell": lambda: LSNNCell(),
+}
+
+
+@pytest.mark.parametrize("kind", list(MONITORED))
+def test_the_monitored_cell_spikes_and_resets_as_the_cell_and_keeps_the_charged_membrane(kind):
+    torch.manual_seed(0)
+    plain = MONITORED[kind]()
+    monitored = copy.deepcopy(plain)
+    prepare_activity(monitored)
+    x = 3 * torch.randn(5, 3, 12, generator=torch.Generator().manual_seed(0))
+    s_plain = s_monitored = None
+    with torch.no_grad():
+        for x_t in x:
+            state = s_plain if s_plain is not None else plain.state_fallback(x_t)
+            p_free = plain.p._replace(v_th=torch.full_like(torch.as_tensor(plain.p.v_th), 1e30))
+            weights = (plain.input_weights, plain.recurrent_weights) if hasattr(plain, "recurrent_weights") else ()
+            _, charged = plain.activation(x_t, state, *weights, p_free, plain.dt)  # h[t], computed here
+            z_plain, s_plain = plain(x_t, s_plain)
+            z_monitored, s_monitored = monitored(x_t, s_monitored)
+            assert torch.equal(z_monitored, z_plain)
+            assert torch.equal(s_monitored.v, s_plain.v)
+            assert torch.equal(monitored.__dict__["_snninit_charged"][-1], charged.v)
+    assert len(monitored.__dict__["_snninit_charged"]) == len(x)
+
+
+def test_the_monitor_runs_lif_feed_forward_step_once_per_step(monkeypatch):
+    calls = []
+    original = lif_functional.lif_feed_forward_step
+
+    def counted(*args):
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(lif_functional, "lif_feed_forward_step", counted)
+    monkeypatch.setattr(lif_module, "lif_feed_forward_step", counted)
+    model = SequentialState(nn.Linear(12, 20), LIFCell(), nn.Linear(20, 8), LIFCell())
+    x = 3 * torch.randn(4, 12, generator=torch.Generator().manual_seed(0))
+    report = measure_activity(model, x, steps=5)
+    assert len(calls) == 2 * 5  # two neurons, five steps: one step function call each (was three)
+    assert len(report.rows) == 10
+    assert all(row.u_var is not None for row in report.rows)
+    with torch.no_grad():  # the membranes are those an independent free step gives
+        state = None
+        for step in range(5):
+            h = model[0](x)
+            cell_state = state[1] if state is not None else None
+            current = cell_state if cell_state is not None else model[1].state_fallback(h)
+            p_free = model[1].p._replace(v_th=torch.as_tensor(1e30))
+            _, charged = original(h, current, p_free, model[1].dt)
+            reference = RunningMoments()
+            reference.update(charged.v)
+            row = report.layer("1")[step]
+            assert (row.u_mean, row.u_var) == (reference.mean, reference.variance)
+            _, state = model(x, state)

@@ -50,7 +50,7 @@ import torch
 from torch import nn
 
 from snninit_adapters.adapters.common import neuron_hook
-from snninit_adapters.adapters.norse.activity import steps_of_call
+from snninit_adapters.adapters.norse.activity import prepare_activity, steps_of_call
 from snninit_adapters.adapters.norse.modules import FRAMEWORK, is_neuron, is_norse_module, norse_classes
 from snninit_adapters.adapters.norse.neurons import read_neuron
 from snninit_adapters.hookspecs import hookimpl
@@ -62,6 +62,7 @@ __all__ = [
     "snninit_is_neuron",
     "snninit_neuron_record",
     "snninit_owned_weights",
+    "snninit_prepare_activity",
     "snninit_reset_state",
     "snninit_step_activity",
     "snninit_weight_layer",
@@ -133,6 +134,13 @@ def snninit_reset_state(model: nn.Module) -> None:
     is in the same state before and after discovery's forward pass.
     """
     return None
+
+
+@hookimpl
+@neuron_hook(is_neuron)
+def snninit_prepare_activity(module: nn.Module) -> None:
+    """Wrap the neuron's step function to keep the charged membrane of each step (on the monitor's copy)."""
+    prepare_activity(module)
 
 
 @hookimpl

@@ -4,11 +4,14 @@ A Norse neuron returns its state after the reset (``state.v`` is ``v_reset`` whe
 modules are pure functions of (input, state), the membrane the threshold saw is recomputed: the same
 step again, from the same state, with every threshold field (``v_th``, ``v_thresh``, nested ones such as
 ``p.lif.v_th``) raised out of reach, so that nothing spikes or resets and the new ``v`` is the charged
-membrane. Cells (``LIFCell``, ``LIFRecurrentCell``, ...) are re-run once per call; sequence modules
-(``LIF``, ``LSNN``, ... on ``[T, ...]``) step through their ``activation`` from the state given to the call
-(or their fresh state), one free step and one real step per time step. For ``LSNN`` the membrane is
-compared with the adaptive threshold ``b`` of its state, not with ``p.v_th``. A class whose parameters
-hold no threshold field gives its spikes without a membrane.
+membrane. On the monitor's copy the neuron's ``activation`` (the step function that cells and sequence
+modules call once per time step) is wrapped to do that inside each step: for ``LIFCell``'s
+``lif_feed_forward_step`` the free step is the step itself (it fires and resets the charged membrane as
+Norse does, bit for bit); for other neurons the free step is followed by the real one. For ``LSNN`` the
+membrane is compared with the adaptive threshold ``b`` of its state, not with ``p.v_th``. A neuron
+without such an ``activation`` is re-run after its call instead (cells once per call; sequence modules
+one free and one real step per time step). A class whose parameters hold no threshold field gives its
+spikes without a membrane.
 """
 
 from __future__ import annotations
@@ -20,10 +23,11 @@ from torch import nn
 
 from snninit_adapters.adapters.norse.modules import import_norse, membrane_of, norse_classes
 
-__all__ = ["steps_of_call"]
+__all__ = ["prepare_activity", "steps_of_call"]
 
 _THRESHOLD_FIELDS = ("v_th", "v_thresh")
 _UNREACHABLE = 1e30  # finite, so that 0 * theta stays 0
+_CHARGED = "_snninit_charged"
 
 
 def _unreachable(p: Any) -> Any:
@@ -42,6 +46,61 @@ def _unreachable(p: Any) -> Any:
             if nested is not None:
                 changes[name] = nested
     return replace(**changes) if changes else None
+
+
+def _lif_step(activation: Any) -> Any:
+    """``threshold`` if ``activation`` is Norse's ``lif_feed_forward_step`` (one free step is all it needs)."""
+    lif = import_norse("functional.lif")
+    if activation is getattr(lif, "lif_feed_forward_step", None):
+        return getattr(import_norse("functional.threshold"), "threshold", None)
+    return None
+
+
+def _charging_activation(module: Any, activation: Any) -> Any:
+    """``activation`` that also keeps each step's charged membrane in the module's ``_snninit_charged``."""
+    charged: list[torch.Tensor | None] = module.__dict__[_CHARGED]
+    threshold = _lif_step(activation)
+    cache: dict[str, Any] = {}
+
+    def step(x: torch.Tensor, state: Any, *rest: Any) -> Any:
+        *weights, p, dt = rest
+        if cache.get("p") is not p:  # parameters out of reach, made once per parameter object
+            cache["p"], cache["free"] = p, _unreachable(p)
+        free = cache["free"]
+        if free is None:
+            charged.append(None)
+            return activation(x, state, *rest)
+        _, free_state = activation(x, state, *weights, free, dt)
+        h = membrane_of(free_state)
+        charged.append(h)
+        if threshold is None or h is None:
+            return activation(x, state, *rest)
+        z = threshold(h - p.v_th, p.method, p.alpha)  # the step's own fire and reset, on the same h
+        return z, free_state._replace(v=(1 - z) * h + z * p.v_reset)
+
+    return step
+
+
+def prepare_activity(module: nn.Module) -> None:
+    """Wrap the neuron's ``activation`` (its step function) to keep each step's charged membrane.
+
+    Args:
+        module: A Norse neuron on the monitor's copy of the model.
+    """
+    activation = module.__dict__.get("activation")
+    if callable(activation) and _unreachable(getattr(module, "p", None)) is not None:
+        module.__dict__[_CHARGED] = []
+        module.__dict__["activation"] = _charging_activation(module, activation)
+
+
+def _recorded(module: nn.Module, count: int) -> list[torch.Tensor | None] | None:
+    """The charged membranes the wrapped ``activation`` kept during the call (None if not ``count`` of them)."""
+    charged = module.__dict__.get(_CHARGED)
+    if not isinstance(charged, list):
+        return None
+    membranes = list(charged[-count:]) if len(charged) >= count else None
+    charged.clear()
+    return membranes
 
 
 def _state_argument(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -107,11 +166,17 @@ def steps_of_call(
     spikes = output[0] if isinstance(output, tuple) else output
     if not isinstance(spikes, torch.Tensor):
         return None
+    sequence = isinstance(module, norse_classes().sequences)
+    steps = list(spikes.unbind(0)) if sequence else [spikes]
+    recorded = _recorded(module, len(steps))
+    if recorded is not None:
+        kept = [m if m is not None and m.shape == s.shape else None for m, s in zip(recorded, steps, strict=True)]
+        if wanted is not None:
+            kept[wanted:] = [None] * max(0, len(kept) - wanted)
+        return list(zip(steps, kept, strict=True))
     if wanted == 0:
-        steps = list(spikes.unbind(0)) if isinstance(module, norse_classes().sequences) else [spikes]
         return [(step, None) for step in steps]
-    if isinstance(module, norse_classes().sequences):
-        steps = list(spikes.unbind(0))
+    if sequence:
         membranes = _free_sequence_membranes(module, args, kwargs)
         if membranes is None or len(membranes) != len(steps):
             return [(step, None) for step in steps]
