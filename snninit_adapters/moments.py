@@ -1,9 +1,10 @@
 r"""Running statistics of a stream of numbers: count, mean and the central moments up to the fourth.
 
-Batches are reduced on their own (in float64, on their device) and merged with the pairwise update of
-Chan, Golub & LeVeque (1979) extended to the third and fourth moments by Pébay (2008). The moments are
-population moments: variance :math:`M_2 / n`, skewness :math:`\sqrt{n} M_3 / M_2^{3/2}`, excess kurtosis
-:math:`n M_4 / M_2^2 - 3` (``scipy.stats.skew``/``kurtosis`` with their defaults).
+Batches are reduced on their own in float64 on their device (one float64 copy of the batch, centred in
+place, and its square) and merged with the pairwise update of Chan, Golub & LeVeque (1979) extended to
+the third and fourth moments by Pébay (2008). The moments are population moments: variance
+:math:`M_2 / n`, skewness :math:`\sqrt{n} M_3 / M_2^{3/2}`, excess kurtosis :math:`n M_4 / M_2^2 - 3`
+(``scipy.stats.skew``/``kurtosis`` with their defaults).
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ _TINY_VARIANCE = 1e-140  # below this the fourth moment underflows in float64
 class RunningMoments:
     r"""Count, mean and central moment sums :math:`M_2, M_3, M_4` of a stream of numbers.
 
-    Batches are reduced on their own (in float64, on their device) and merged with the pairwise
-    update of Chan, Golub & LeVeque (1979) extended to the third and fourth moments by Pébay (2008),
-    which is exact in exact arithmetic for any split of the data and stable in floating point.
+    Batches are reduced on their own (in float64, on their device, with one float64 copy of the batch)
+    and merged with the pairwise update of Chan, Golub & LeVeque (1979) extended to the third and
+    fourth moments by Pébay (2008), which is exact in exact arithmetic for any split of the data and stable in floating point.
 
     Attributes:
         count: How many values were seen.
@@ -49,13 +50,15 @@ class RunningMoments:
         Args:
             values: The batch.
         """
-        x = torch.as_tensor(values).detach().reshape(-1).to(torch.float64)
+        x = torch.as_tensor(values).detach().reshape(-1)
         if x.numel() == 0:
             return
-        mean = x.mean()
-        d = x - mean
+        d = x.to(torch.float64, copy=True)  # the batch's one float64 copy, centred in place
+        mean = d.mean()
+        d.sub_(mean)
         d2 = d * d
-        batch_mean, m2, m3, m4 = torch.stack((mean, d2.sum(), (d2 * d).sum(), (d2 * d2).sum())).tolist()
+        moments = torch.stack((mean, d2.sum(), torch.dot(d2, d), torch.dot(d2, d2)))
+        batch_mean, m2, m3, m4 = moments.tolist()
         self._merge(x.numel(), batch_mean, m2, m3, m4)
 
     def merge(self, other: RunningMoments) -> None:

@@ -53,6 +53,26 @@ def test_counts_and_membrane_moments_are_those_of_the_layers_inputs(toy_adapter)
     assert report.layers == ["1", "3"]
 
 
+def test_the_copy_shares_the_parameters_and_names_a_forward_that_changes_one_in_place(toy_adapter):
+    class Clipping(nn.Linear):
+        def forward(self, x):
+            with torch.no_grad():
+                self.weight.clamp_(-0.1, 0.1)  # a forward that changes its weight in place
+            return super().forward(x)
+
+    seen = []
+    net = nn.Sequential(nn.Linear(50, 80), ToyNeuron())
+    net[0].register_forward_hook(lambda module, args, out: seen.append(module.weight))
+    report = measure_activity(net, torch.randn(4, 50))
+    assert seen[-1] is net[0].weight  # the copy ran on the model's own parameter: no copy of the weights
+    assert not any("in place" in note for note in report.notes)
+    clipping = nn.Sequential(Clipping(50, 80), ToyNeuron())
+    nn.init.normal_(clipping[0].weight)
+    report = measure_activity(clipping, torch.randn(4, 50))
+    assert any("changed parameters in place (0.weight)" in note for note in report.notes)
+    assert float(clipping[0].weight.abs().max()) == pytest.approx(0.1)  # the model holds the clipped weight
+
+
 def test_the_model_and_its_hooks_are_untouched(toy_adapter):
     net = two_blocks()
     net.train()
