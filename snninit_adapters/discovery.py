@@ -129,38 +129,43 @@ class _Tracer(TorchFunctionMode):
 
     def pre_hook(self, name: str) -> Callable[..., None]:
         def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-            if self.depth == 0:
+            self.depth += 1  # first: the recording's own tensor ops are not the model's, so not traced
+            if self.depth == 1:
                 data = self.record_inputs(name, args, kwargs)
                 if self.atoms[name].role == "other":
                     self.data_calls.append(data)
-            self.depth += 1
 
         return hook
 
     def post_hook(self, name: str) -> Callable[..., None]:
         def hook(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
-            self.depth -= 1
-            if self.depth != 0:
-                return
-            role = self.atoms[name].role
-            if role == "other":
-                data = self.data_calls.pop()
-                if data and name not in self.mixed_atoms:
-                    self.data_atoms.add(name)
-                else:
-                    self.mixed_atoms.add(name)
-                    self.data_atoms.discard(name)
-            for tensor in tensors(output):
-                self.tag(tensor, {name: frozenset()})
-            produced = tensors(output, states=False)
-            if role == "neuron":  # its spikes: the first tensor (snnTorch's output=True adds the membrane)
-                first = next(produced, None)
-                produced = iter(() if first is None else (first,))
-            if role != "other":
-                for tensor in produced:
-                    self.graph.outputs[name].add(tensor)
+            try:
+                if self.depth == 1:  # still raised while recording, as in the pre-hook
+                    self.record_outputs(name, output)
+            finally:
+                self.depth -= 1
 
         return hook
+
+    def record_outputs(self, name: str, output: Any) -> None:
+        """Tag a top-level call's outputs with the atom and fold its output moments in."""
+        role = self.atoms[name].role
+        if role == "other":
+            data = self.data_calls.pop()
+            if data and name not in self.mixed_atoms:
+                self.data_atoms.add(name)
+            else:
+                self.mixed_atoms.add(name)
+                self.data_atoms.discard(name)
+        for tensor in tensors(output):
+            self.tag(tensor, {name: frozenset()})
+        produced = tensors(output, states=False)
+        if role == "neuron":  # its spikes: the first tensor (snnTorch's output=True adds the membrane)
+            first = next(produced, None)
+            produced = iter(() if first is None else (first,))
+        if role != "other":
+            for tensor in produced:
+                self.graph.outputs[name].add(tensor)
 
 
 def discover(
