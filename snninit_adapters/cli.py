@@ -234,7 +234,7 @@ if click is not None:
         try:
             return compute()
         except SNNInitError as error:
-            return f"{failed} ({error})"
+            return f"{failed if 'no width' in str(error) else 'not computed'} ({error})"
 
     @cli.command()
     @click.option("--threshold", type=float, default=1.0, show_default=True, help="Presynaptic threshold theta.")
