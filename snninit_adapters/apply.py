@@ -166,6 +166,7 @@ def apply_snn_init(
     _check_input(example_input)
     backups = _device(backup_device)
     settings = _calibration(calibrate, target, target_rate)
+    get_method(method).check_options(method_options, caller=_ARGUMENTS, name="apply_snn_init")
     options = PlanOptions(get_method(method).name, method_options, float(target_variance), bias,
                           _patterns(include, "include"), _patterns(exclude, "exclude"), branches, frozen,
                           normalisers)  # fmt: skip
@@ -177,6 +178,13 @@ def apply_snn_init(
     return _carry_out(model, example_input, plan, options, settings, generator, dry_run=dry_run,
                       notes=[*notes, *graph.notes], discovery=graph.method, manager=manager,
                       backup_device=backups)  # fmt: skip
+
+
+_ARGUMENTS = (
+    "model", "example_input", "method", "target_variance", "bias", "generator", "dry_run", "include", "exclude",
+    "branches", "frozen", "normalisers", "calibrate", "target", "target_rate", "backup_device",
+)  # fmt: skip
+"""apply_snn_init's own arguments, for the hint on a misspelt one (a test keeps it equal to the signature)."""
 
 
 def _with_steps(options: PlanOptions, model: nn.Module, example_input: Any, notes: list[str]) -> PlanOptions:

@@ -298,6 +298,12 @@ def test_pattern_a_pattern_that_matches_no_layer_lists_the_layers():
         ({"branches": "both"}, "branches must be one of split, each"),
         ({"frozen": "no"}, "frozen must be one of reinit, skip"),
         ({"include": 3}, "include must be a glob pattern"),
+        ({"backup_device": "gpu0"}, "backup_device must be None, a torch.device or a device name"),
+        ({"method": "micheli2O24"}, "unknown initialisation method 'micheli2O24'; did you mean 'micheli2024'?"),
+        ({"methd": "kaiming"}, "no option 'methd': did you mean apply_snn_init's argument 'method'"),
+        ({"method": "rossbroich2022", "Nu": 0.1}, "no option 'Nu': did you mean 'nu'\\? it takes nu, epsilon_bar"),
+        ({"method": "temporal", "step": 4}, "no option 'step': did you mean 'steps'"),
+        ({"method": "lee2016", "gain": 2.0}, "method 'lee2016' has no option 'gain': it takes none"),
     ],
 )
 def test_pattern_bad_arguments_fail_before_any_forward_pass(kwargs, message):
@@ -320,6 +326,23 @@ def test_pattern_bad_arguments_fail_before_any_forward_pass(kwargs, message):
 def test_pattern_an_input_without_real_values_is_named_as_such(x, message):
     with pytest.raises(SNNInitError, match=message):
         apply_snn_init(mlp(), x)
+
+
+def test_pattern_the_apply_arguments_the_misspelling_hint_knows_are_the_real_ones():
+    import inspect
+
+    from snninit_adapters.apply import _ARGUMENTS
+
+    assert tuple(inspect.signature(apply_snn_init).parameters)[:-1] == _ARGUMENTS
+
+
+def test_pattern_an_inputs_and_labels_batch_is_recognised():
+    x, labels = torch.randn(4, 8), torch.tensor([0, 1, 2, 3])
+    with pytest.raises(SNNInitError, match=r"\(inputs, labels\) batch: pass the inputs only"):
+        apply_snn_init(mlp(), (x, labels))
+    with pytest.raises(SNNInitError) as info:
+        apply_snn_init(mlp(), torch.randn(4, 7))
+    assert "labels" not in str(info.value)
 
 
 def test_pattern_a_model_without_weight_layers_says_so():

@@ -11,7 +11,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import difflib
+import inspect
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -88,6 +90,36 @@ class InitMethod:
     def weight_law(self, context: LayerContext, **options: Any) -> WeightLaw:
         """The weight law this method gives the layer described by ``context``."""
         return self.law(context, **options)
+
+    def option_names(self) -> tuple[str, ...]:
+        """The keyword options its law takes (after the layer's context)."""
+        parameters = list(inspect.signature(self.law).parameters.values())[1:]
+        return tuple(p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+    def check_options(self, options: Mapping[str, Any], *, caller: Sequence[str] = (), name: str = "") -> None:
+        """Refuse an option the law does not take, naming it, the closest valid name and every option.
+
+        Args:
+            options: The options given.
+            caller: The keyword arguments of the function they were passed to (suggested when closer).
+            name: That function's name, for the message.
+
+        Raises:
+            SNNInitError: For an unknown option.
+        """
+        valid = self.option_names()
+        for option in options:
+            if option in valid:
+                continue
+            candidates = {candidate.lower(): candidate for candidate in (*caller, *valid)}
+            close = difflib.get_close_matches(option.lower(), list(candidates), n=1)
+            hint = ""
+            if close and candidates[close[0]] in valid:
+                hint = f"did you mean {candidates[close[0]]!r}? "
+            elif close:
+                hint = f"did you mean {name}'s argument {candidates[close[0]]!r}? "
+            takes = f"it takes {', '.join(valid)}" if valid else "it takes none"
+            raise SNNInitError(f"method {self.name!r} has no option {option!r}: {hint}{takes}")
 
 
 _METHODS = (
@@ -199,5 +231,7 @@ def get_method(name: str) -> InitMethod:
     method = _BY_NAME.get(name.lower()) if isinstance(name, str) else None
     if method is None:
         valid = ", ".join(f"{m.name} (alias {', '.join(m.aliases)})" if m.aliases else m.name for m in _METHODS)
-        raise SNNInitError(f"unknown initialisation method {name!r}; valid methods are {valid}")
+        close = difflib.get_close_matches(name.lower(), list(_BY_NAME), n=1) if isinstance(name, str) else []
+        hint = f"did you mean {_BY_NAME[close[0]].name!r}? " if close else ""
+        raise SNNInitError(f"unknown initialisation method {name!r}; {hint}valid methods are {valid}")
     return method
