@@ -196,7 +196,7 @@ def discover(
     tracer.graph.notes.extend(notes)
     handles: list[RemovableHandle] = []
     try:
-        with forward_pass(example_input, handles):
+        with forward_pass(example_input, handles, replica):
             for name, atom in tracer.atoms.items():
                 handles.append(atom.module.register_forward_pre_hook(tracer.pre_hook(name), with_kwargs=True))
                 handles.append(atom.module.register_forward_hook(tracer.post_hook(name), with_kwargs=True))

@@ -259,18 +259,59 @@ def call(model: nn.Module, example_input: Any) -> Any:
     return model(*args, **kwargs)
 
 
-def input_error(example_input: Any, error: Exception) -> SNNInitError:
-    """The error for a model that cannot run on the example input: its own error, and the time layouts."""
-    shapes = [tuple(t.shape) for t in tensors(example_input)]
-    return SNNInitError(
-        f"the model could not run on the example input of shape(s) {shapes}: {type(error).__name__}: {error}. "
-        "Pass an input the model accepts as it is called in training. Time layouts differ: SpikingJelly "
-        "multi-step models and Norse Lift/LIF modules take [T, B, ...]; single-step models take [B, ...]."
+_LAYOUTS = {
+    "spikingjelly": "SpikingJelly multi-step models take [T, B, ...], single-step ones [B, ...]",
+    "norse": "Norse Lift and LIF modules take [T, B, ...], cells [B, ...]",
+    "snntorch": "snnTorch neurons take one step [B, ...] per call (the time loop is the model's)",
+}
+
+
+def _frameworks(model: nn.Module | None) -> list[str]:
+    """The SNN frameworks whose modules the model holds, in the order of :data:`_LAYOUTS`."""
+    if model is None:
+        return []
+    found = {type(module).__module__.split(".")[0] for module in model.modules()}
+    return [name for name in _LAYOUTS if name in found]
+
+
+def _labelled_batch(example_input: Any) -> bool:
+    """Whether the example input looks like a DataLoader's (inputs, labels) pair: integer labels, one per sample."""
+    if not (isinstance(example_input, tuple | list) and len(example_input) == 2):
+        return False
+    data, labels = example_input
+    return (
+        isinstance(data, torch.Tensor)
+        and isinstance(labels, torch.Tensor)
+        and data.is_floating_point()
+        and not labels.is_floating_point()
+        and labels.dim() == 1
+        and data.dim() >= 2
+        and labels.shape[0] in data.shape[:2]
     )
 
 
+def input_error(example_input: Any, error: Exception, model: nn.Module | None = None) -> SNNInitError:
+    """The error for a model that cannot run on the example input: its own error, and what to pass instead.
+
+    Args:
+        example_input: The input the model failed on.
+        error: The model's error.
+        model: The model, to name the time layouts of the frameworks it uses (None: all of them).
+    """
+    shapes = [tuple(t.shape) for t in tensors(example_input)]
+    message = f"the model could not run on the example input of shape(s) {shapes}: {type(error).__name__}: {error}. "
+    if _labelled_batch(example_input):
+        message += (
+            "It looks like a DataLoader's (inputs, labels) batch: pass the inputs only "
+            "(inputs, labels = batch; apply_snn_init(model, inputs)). "
+        )
+    layouts = [_LAYOUTS[name] for name in _frameworks(model)] or list(_LAYOUTS.values())
+    message += "Pass an input the model accepts as it is called in training. Time layouts: " + "; ".join(layouts) + "."
+    return SNNInitError(message)
+
+
 @contextmanager
-def forward_pass(example_input: Any, handles: list[RemovableHandle]) -> Iterator[None]:
+def forward_pass(example_input: Any, handles: list[RemovableHandle], model: nn.Module | None = None) -> Iterator[None]:
     """Run a block that calls the model on ``example_input`` with hooks installed.
 
     The hooks in ``handles`` are removed when the block ends, however it ends. The library's own errors
@@ -280,6 +321,7 @@ def forward_pass(example_input: Any, handles: list[RemovableHandle]) -> Iterator
     Args:
         example_input: The input the block runs the model on (for the message).
         handles: The hooks to remove afterwards (the block may still append to the list).
+        model: The model the block runs (its frameworks' time layouts go into the message).
 
     Raises:
         SNNInitError: If the model failed.
@@ -289,7 +331,7 @@ def forward_pass(example_input: Any, handles: list[RemovableHandle]) -> Iterator
     except SNNInitError:
         raise
     except Exception as error:
-        raise input_error(example_input, error) from error
+        raise input_error(example_input, error, model) from error
     finally:
         for handle in handles:
             handle.remove()
