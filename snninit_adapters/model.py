@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -106,6 +107,9 @@ def _compiled(module: nn.Module) -> nn.Module | None:
     return inner if isinstance(inner, nn.Module) else None
 
 
+_EMPTY_COPYABLE = (dict, OrderedDict, list, set)
+
+
 def copy_model(model: nn.Module, *, share_parameters: bool = False) -> nn.Module:
     """A deep copy of ``model`` for the library's private runs, the deprecated ``nn.utils.weight_norm`` included.
 
@@ -128,6 +132,10 @@ def copy_model(model: nn.Module, *, share_parameters: bool = False) -> nn.Module
             if type(hook).__name__ == "WeightNorm" and isinstance(name, str) and name in module.__dict__:
                 computed.append((module, name, module.__dict__.pop(name)))
     memo: dict[int, Any] = {id(p): p for p in model.parameters()} if share_parameters else {}
+    for module in model.modules():  # a module's many empty hook dicts: made fresh, not through deepcopy's protocol
+        for value in module.__dict__.values():
+            if type(value) in _EMPTY_COPYABLE and not value:
+                memo[id(value)] = type(value)()
     try:
         replica = copy.deepcopy(model, memo)
     finally:
