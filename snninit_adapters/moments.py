@@ -25,7 +25,8 @@ class RunningMoments:
 
     Batches are reduced on their own (in float64, on their device, with one float64 copy of the batch)
     and merged with the pairwise update of Chan, Golub & LeVeque (1979) extended to the third and
-    fourth moments by Pébay (2008), which is exact in exact arithmetic for any split of the data and stable in floating point.
+    fourth moments by Pébay (2008), which is exact in exact arithmetic for any split of the data and
+    stable in floating point.
 
     Attributes:
         count: How many values were seen.

@@ -292,7 +292,7 @@ class ActivityRecorder:
         self.monitor.clear()
         self.monitor.membranes = membranes
         notes = list(notes or [])
-        with forward_pass(example_input, []):
+        with forward_pass(example_input, [], self.model):
             reset_state(self.manager, self.model)
             with torch.no_grad():
                 _run(self.model, example_input, steps, notes)
