@@ -13,10 +13,22 @@ A framework is imported only when its backend builds something.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING, Any
 
-from snninit_adapters.backends.base import FrameworkBackend
+if TYPE_CHECKING:
+    from snninit_adapters.backends.base import FrameworkBackend
 
 __all__ = ["FRAMEWORKS", "FrameworkBackend", "get_backend"]
+
+
+def __getattr__(name: str) -> Any:
+    """``FrameworkBackend`` on first use: importing the package (the CLI reads ``FRAMEWORKS``) needs no torch."""
+    if name == "FrameworkBackend":
+        from snninit_adapters.backends.base import FrameworkBackend
+
+        return FrameworkBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 FRAMEWORKS = ("snntorch", "spikingjelly", "norse")
 """The frameworks with a backend, in the order the docs and the CLI list them."""
