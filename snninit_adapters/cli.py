@@ -23,21 +23,41 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 
 def _load(target: str) -> Any:
-    """Call ``module:function`` and return what it returns (a model, or a (model, example_input) pair)."""
+    """Call ``module:function`` and return what it returns (a model, or a (model, example_input) pair).
+
+    Raises:
+        click.BadParameter: For a target that is not ``module:function``, a module that cannot be imported
+            from the current folder, or a module without that function.
+    """
     module_name, _, function_name = target.partition(":")
     if not module_name or not function_name:
-        raise ValueError(f"expected module:function, got {target!r}")
+        raise click.BadParameter(
+            f"expected module:function (e.g. my_models:build), got {target!r}", param_hint="TARGET"
+        )
     sys.path.insert(0, str(Path.cwd()))
     try:
-        function = getattr(importlib.import_module(module_name), function_name)
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name != module_name.split(".")[0] and error.name != module_name:
+            raise  # the module was found; something it imports is missing: its own traceback says what
+        raise click.BadParameter(
+            f"no module named {module_name!r} in {Path.cwd()} or on the Python path", param_hint="TARGET"
+        ) from error
     finally:
         sys.path.pop(0)
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        found = sorted(name for name, value in vars(module).items() if callable(value) and not name.startswith("_"))
+        raise click.BadParameter(
+            f"module {module_name!r} has no function {function_name!r} (it has: {', '.join(found) or 'none'})",
+            param_hint="TARGET",
+        )
     return function()
 
 
 if click is not None:
 
-    @click.group(help=__doc__)
+    @click.group(help="Reproduce the paper's figures, inspect a model, print the theory's numbers.")
     @click.version_option(package_name="snninit-adapters")
     def cli() -> None:
         """Entry point of the command group."""
@@ -46,7 +66,13 @@ if click is not None:
     def experiments() -> None:
         """The paper's experiments."""
 
-    @experiments.command()
+    @experiments.command(name="inspect", hidden=True, context_settings={"ignore_unknown_options": True})
+    @click.argument("arguments", nargs=-1, type=click.UNPROCESSED)
+    def experiments_inspect(arguments: tuple[str, ...]) -> None:
+        """Inspecting a model is a top-level command: snninit inspect."""
+        raise click.UsageError(f"inspect is a top-level command: snninit inspect {' '.join(arguments) or 'TARGET'}")
+
+    @experiments.command(short_help="Activity propagation through deep networks: Figs. 2-7 and T1.")
     @click.option("--figure", "figures", type=click.Choice(["2", "3", "4", "5", "6", "7", "T1"]), multiple=True,
                   required=True, help="Figure to reproduce (2-7, or T1: the temporal grid beyond the paper); "
                                       "repeat for several.")  # fmt: skip
@@ -94,7 +120,7 @@ if click is not None:
                 click.echo(f"figure: {path}")
             click.echo(f"summary: {result.summary_path}")
 
-    @experiments.command()
+    @experiments.command(short_help="Training on real data: Figs. 8-10.")
     @click.option("--figure", type=click.IntRange(8, 10), required=True,
                   help="8 (train accuracy) or 9 (test accuracy) of the same runs, or 10 (robustness).")  # fmt: skip
     @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -116,15 +142,17 @@ if click is not None:
     @click.option("--architecture", "architectures", multiple=True, type=click.Choice(["mlp", "cnn"]),
                   help="Figs. 8-9: only these architectures.")  # fmt: skip
     @click.option("--seeds", type=click.IntRange(1), default=1, show_default=True, help="Runs per setting.")
-    @click.option("--epochs", type=click.IntRange(0), default=None, help="[default: 150, 300 on CIFAR-10]")
-    @click.option("--batch-size", type=click.IntRange(1), default=None, help="[default: 64]")
+    @click.option("--epochs", type=click.IntRange(0), default=None,
+                  help="Epochs per cell [default: 150, 300 on CIFAR-10].")  # fmt: skip
+    @click.option("--batch-size", type=click.IntRange(1), default=None, help="Batch size [default: 64].")
     @click.option("--depth", type=click.IntRange(1), default=None, help="Hidden layers: MLP 10 (x 600), CNN 6.")
     @click.option("--width", type=click.IntRange(1), default=None, help="MLP: neurons (600); CNN: channels (64).")
     @click.option("--beta", type=click.FloatRange(0, 1), default=None, help="Leak [default: 0.5].")
     @click.option("--theta", type=float, default=None, help="Threshold [default: 1].")
     @click.option("--steps", type=click.IntRange(1), default=None, help="Time steps T [default: 3].")
     @click.option("--lr", type=float, default=None, help="Adam learning rate [default: 1e-3].")
-    @click.option("--weight-decay", type=float, default=None, help="[default: 1e-4 for the CNN, 0 for the MLP]")
+    @click.option("--weight-decay", type=float, default=None,
+                  help="Adam weight decay [default: 1e-4 for the CNN, 0 for the MLP].")  # fmt: skip
     @click.option("--t-max", type=click.IntRange(1), default=None,
                   help="Cosine period in batches [default: the whole run; the authors' code: 10].")  # fmt: skip
     @click.option("--bias", type=click.Choice(["zero", "keep"]), default=None, help="Bias policy [default: zero].")
@@ -209,7 +237,7 @@ if click is not None:
         for path in (*result.figures, *result.summaries):
             click.echo(f"{'figure' if path.suffix != '.md' else 'summary'}: {path}")
 
-    @experiments.command()
+    @experiments.command(short_help="The datasets the data folder holds, and those it lacks.")
     @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
                   help="Data folder [default: $SNNINIT_DATA_DIR or ./data].")  # fmt: skip
     @click.option("--prepare-fashion-mnist", is_flag=True,
@@ -236,10 +264,11 @@ if click is not None:
         except SNNInitError as error:
             return f"{failed if 'no width' in str(error) else 'not computed'} ({error})"
 
-    @cli.command()
+    @cli.command(short_help="One threshold's numbers: P(u > theta), stds, survival.")
     @click.option("--threshold", type=float, default=1.0, show_default=True, help="Presynaptic threshold theta.")
     @click.option("--fan-in", type=click.IntRange(1), default=600, show_default=True, help="Fan-in n (= width).")
-    @click.option("--target-variance", type=float, default=1.0, show_default=True)
+    @click.option("--target-variance", type=click.FloatRange(0, min_open=True), default=1.0, show_default=True,
+                  help="Membrane variance Var[u] the weights aim at (> 0).")  # fmt: skip
     @click.option("--depth", type=click.IntRange(1), default=100, show_default=True,
                   help="Layers of a fully-connected network of this width, for the survival figures.")  # fmt: skip
     @click.option("--survival", type=click.FloatRange(0, 1, min_open=True, max_open=True), default=0.99,
@@ -293,7 +322,7 @@ if click is not None:
             for path in plot_variance_map(plot.with_suffix(""), sorted({0.5, 0.85, 1.0, 1.25, threshold})):
                 click.echo(f"figure: {path}")
 
-    @cli.command()
+    @cli.command(short_help="Plan the initialisation of a model and measure it (no change).")
     @click.argument("target")
     @click.option("--method", default="micheli2024", show_default=True, help="Initialisation method to plan.")
     @click.option("--steps", type=click.IntRange(1), default=None,
@@ -302,25 +331,61 @@ if click is not None:
                   help="Calibrate the plan on the example input too (on a copy; nothing changes).")  # fmt: skip
     @click.option("--target", "calibration_target", type=click.Choice(["variance", "rate"]), default="variance",
                   show_default=True, help="Calibration aims at first-step Var[u] or the mean rate.")  # fmt: skip
-    def inspect(target: str, method: str, steps: int | None, calibrate: bool, calibration_target: str) -> None:
+    @click.option("--compare", is_flag=True,
+                  help="Also measure the activity under the planned initialisation (a copy), side by side.",
+                  )  # fmt: skip
+    def inspect(
+        target: str, method: str, steps: int | None, calibrate: bool, calibration_target: str, compare: bool
+    ) -> None:
         """Plan apply_snn_init on a model and measure its activity, changing nothing.
 
-        TARGET is module:function; the function returns a model and an example input, as a pair.
+        TARGET is module:function; the function returns a model and an example input, as a pair. The plan
+        is a dry run; the activity is measured under the model's current weights and, with --compare, also
+        under the planned initialisation (written into a copy), side by side.
         """
-        from snninit_adapters import Calibration, apply_snn_init
+        from snninit_adapters import Calibration, SNNInitError, apply_snn_init
 
         loaded = _load(target)
         if not (isinstance(loaded, tuple) and len(loaded) == 2):
             raise click.UsageError(f"{target} must return (model, example_input), got {type(loaded).__name__}")
         model, example_input = loaded
         settings = Calibration(target=calibration_target, steps=steps) if calibrate else False
-        click.echo(apply_snn_init(model, example_input, method=method, dry_run=True, calibrate=settings))
         try:
+            click.echo("The planned initialisation (a dry run: the model is not changed):")
+            click.echo(apply_snn_init(model, example_input, method=method, dry_run=True, calibrate=settings))
             from snninit_adapters import measure_activity
-        except ImportError:
-            return
-        click.echo()
-        click.echo(measure_activity(model, example_input, steps=steps))
+
+            current = measure_activity(model, example_input, steps=steps)
+            click.echo()
+            if not compare:
+                click.echo("Activity under the model's current weights (--compare adds the planned initialisation):")
+                click.echo(current)
+                return
+            import copy
+
+            planned = copy.deepcopy(model)
+            apply_snn_init(planned, example_input, method=method, calibrate=settings)
+            click.echo("Activity under the model's current weights and under the planned initialisation (a copy):")
+            click.echo(_side_by_side(current, measure_activity(planned, example_input, steps=steps)))
+        except SNNInitError as error:
+            raise click.ClickException(str(error)) from error
+
+    def _side_by_side(current: Any, planned: Any) -> str:
+        """Per neuron layer: its first-step rate and Var[u], and its mean rate over the steps, now and planned."""
+        rows = [f"{'layer':<24} {'rate@0 now':>10} {'planned':>8} {'Var[u]@0 now':>12} {'planned':>8}"
+                f" {'mean rate now':>13} {'planned':>8}"]  # fmt: skip
+        for name in dict.fromkeys(row.layer for row in current.rows):
+            now = [row for row in current.rows if row.layer == name]
+            new = [row for row in planned.rows if row.layer == name] or now
+
+            def var(row: Any) -> str:
+                return "-" if row.u_var is None else f"{row.u_var:.3g}"
+
+            mean_now = sum(row.rate for row in now) / len(now)
+            mean_new = sum(row.rate for row in new) / len(new)
+            rows.append(f"{name:<24} {now[0].rate:10.3f} {new[0].rate:8.3f} {var(now[0]):>12} {var(new[0]):>8}"
+                        f" {mean_now:13.3f} {mean_new:8.3f}")  # fmt: skip
+        return "\n".join(rows)
 
     def main() -> None:
         """Run the ``snninit`` command line."""

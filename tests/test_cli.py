@@ -98,3 +98,70 @@ def test_theory_is_bounded_and_says_why():
     assert "1 layer of 1 neuron," in one.output
     assert "1 layers" not in one.output
     assert CliRunner().invoke(cli, ["theory", "--survival", "1"]).exit_code != 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["inspect", "nosuchmod:build"], "Invalid value for TARGET: no module named 'nosuchmod'"),
+        (["inspect", "nosuchmod"], "Invalid value for TARGET: expected module:function (e.g. my_models:build)"),
+        (["inspect", "json:nosuch"], "Invalid value for TARGET: module 'json' has no function 'nosuch' (it has: "),
+        (["theory", "--target-variance", "0"], "Invalid value for '--target-variance': 0.0 is not in the range x>0"),
+        (["experiments", "inspect", "my:build"], "inspect is a top-level command: snninit inspect my:build"),
+    ],
+)
+def test_mistakes_end_in_one_line_naming_the_fix_not_a_traceback(arguments, message):
+    result = CliRunner().invoke(cli, arguments)
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    assert message in result.output.splitlines()[-1]
+
+
+def _commands(group, path=()):
+    for name, command in group.commands.items():
+        if command.hidden:
+            continue
+        yield (*path, name), command
+        if hasattr(command, "commands"):
+            yield from _commands(command, (*path, name))
+
+
+def test_every_help_text_is_whole_plain_and_complete():
+    for path, command in [((), cli), *_commands(cli)]:
+        result = CliRunner().invoke(cli, [*path, "--help"], terminal_width=100)
+        assert result.exit_code == 0, result.output
+        assert "``" not in result.output, path  # no literal reST markup
+        commands = result.output.partition("Commands:")[2]
+        assert "..." not in commands, (path, commands)  # no cut-off summary
+        for parameter in command.params:
+            if isinstance(parameter, __import__("click").Option):
+                assert parameter.help, (path, parameter.name)
+
+
+def test_inspect_says_what_it_measures_and_compares_with_the_plan(tmp_path, monkeypatch, toy_adapter):
+    (tmp_path / "side_model.py").write_text(
+        textwrap.dedent(
+            """
+            import torch
+            from tests._toy import ToyNeuron
+
+            def build():
+                torch.manual_seed(0)
+                model = torch.nn.Sequential(ToyNeuron(), torch.nn.Linear(50, 50), ToyNeuron())
+                torch.nn.init.zeros_(model[1].weight)  # silent now: the plan makes it fire
+                return model, torch.randn(64, 50)
+            """
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    alone = CliRunner().invoke(cli, ["inspect", "side_model:build"])
+    assert alone.exit_code == 0, alone.output
+    assert "The planned initialisation (a dry run: the model is not changed):" in alone.output
+    assert "Activity under the model's current weights (--compare adds the planned initialisation):" in alone.output
+    both = CliRunner().invoke(cli, ["inspect", "side_model:build", "--compare"])
+    assert both.exit_code == 0, both.output
+    row = next(line for line in both.output.splitlines() if line.startswith("2 "))
+    now, planned = map(float, row.split()[1:3])
+    assert now == 0.0  # zero weights: no spike downstream
+    assert 0.05 < planned < 0.35  # the plan: P(u > 1) = 0.159 per neuron, 3200 draws
