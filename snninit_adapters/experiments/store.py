@@ -26,12 +26,20 @@ COLUMNS = (
 )  # fmt: skip
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back: there is no other portable way)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def _atomic(path: Path) -> Iterator[TextIO]:
     """A text stream whose content replaces ``path`` only if the block finishes: all or nothing."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600: give it the mode open() would
         with os.fdopen(handle, "w", newline="", encoding="utf-8") as stream:
             yield stream
         os.replace(temporary, path)

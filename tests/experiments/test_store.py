@@ -44,3 +44,21 @@ def test_cell_keys_are_stable_and_distinct(tmp_path):
     store.write(cell, [dict.fromkeys(store_module.COLUMNS, 0)])
     assert store.done(cell)
     assert len(store.read(cell)) == 1
+
+
+@pytest.mark.parametrize("mask", [0o022, 0o077, 0o002])
+def test_results_get_the_mode_the_umask_gives_any_new_file(tmp_path, mask):
+    import os
+    import stat
+
+    from snninit_adapters.experiments.store import write_text_atomic
+
+    previous = os.umask(mask)
+    try:
+        write_csv_atomic(tmp_path / "table.csv", [{"figure": "3"}], ["figure"])
+        write_text_atomic(tmp_path / "summary.md", "# summary\n")
+        (tmp_path / "figure.png").write_bytes(b"png")  # as matplotlib writes a figure
+    finally:
+        os.umask(previous)
+    modes = {name: stat.S_IMODE((tmp_path / name).stat().st_mode) for name in ("table.csv", "summary.md", "figure.png")}
+    assert modes == dict.fromkeys(modes, 0o666 & ~mask)
