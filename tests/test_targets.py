@@ -38,3 +38,9 @@ def test_a_plain_weight_is_drawn_into_directly_and_a_parametrized_one_is_not():
     target = weight_target(normed, "weight")
     assert target.direct() is None
     assert math.isfinite(weight_std(target.effective()))
+
+
+def test_weight_std_of_a_channels_last_weight_reads_it_where_it_lies():
+    weight = torch.randn(64, 32, 7, 7, generator=torch.Generator().manual_seed(1)).to(memory_format=torch.channels_last)
+    assert not weight.is_contiguous()
+    assert weight_std(weight) == pytest.approx(float(weight.double().std()), rel=1e-6)
