@@ -51,6 +51,13 @@ from snninit_adapters.theory.methods import (
 )
 from snninit_adapters.theory.pooling import max_of_normals, max_pool_firing_probability
 from snninit_adapters.theory.spike_counts import SpikeCountLaw, encoding_survival_bound
+from snninit_adapters.theory.survival_table import (
+    SurvivalProfile,
+    SurvivalTable,
+    generate_survival_table,
+    load_survival_table,
+    survival_profile,
+)
 from snninit_adapters.theory.temporal import (
     FixedPoint,
     TemporalVariance,
@@ -71,6 +78,8 @@ __all__ = [
     "LayerContext",
     "PSPIntegrals",
     "SpikeCountLaw",
+    "SurvivalProfile",
+    "SurvivalTable",
     "TemporalInput",
     "TemporalVariance",
     "WeightLaw",
@@ -88,6 +97,7 @@ __all__ = [
     "first_step_slope",
     "fluctuation_driven_centered_std",
     "fluctuation_driven_moments",
+    "generate_survival_table",
     "glorot_law",
     "input_cooccurrence",
     "input_layer_gain",
@@ -96,6 +106,7 @@ __all__ = [
     "layer_map",
     "lee2016_law",
     "lee2016_threshold",
+    "load_survival_table",
     "log_firing_probability",
     "lower_fixed_point",
     "matching_gain",
@@ -115,6 +126,7 @@ __all__ = [
     "spike_count_transition",
     "stable_gain",
     "survival_probability",
+    "survival_profile",
     "temporal_weight_variance",
     "variance_map",
     "variance_map_slope",
