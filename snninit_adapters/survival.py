@@ -4,9 +4,10 @@ A chain is a run ``neuron -> Linear -> neuron -> Linear -> ...`` in which each l
 one neuron layer (or the data) and drives one neuron layer. Under the planned weights the spike
 counts along it follow the exact finite-width law of :mod:`snninit_adapters.theory.finite_width`:
 the report gives the probability that a single step's activity reaches the chain's last neurons,
-and advice when it is below 0.99. Convolutions share weights across positions, so the rows of
-their weight matrix are not independent and the law does not apply to them exactly; they are left
-out (the report says so).
+and advice when it is below 0.99 (the width or threshold that would reach it, estimated from the
+precomputed :mod:`~snninit_adapters.theory.survival_table`, so the advice costs microseconds).
+Convolutions share weights across positions, so the rows of their weight matrix are not independent
+and the law does not apply to them exactly; they are left out (the report says so).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from snninit_adapters.errors import SNNInitError
 from snninit_adapters.model import INPUT
 from snninit_adapters.neurons import NeuronRecord
 from snninit_adapters.report import ChainSurvival, LayerReport
-from snninit_adapters.theory import WeightLaw, propagate_spike_counts
+from snninit_adapters.theory import SurvivalTable, WeightLaw, load_survival_table, propagate_spike_counts
 
 __all__ = ["ADVICE_MAX_WIDTH", "ChainSurvival", "FullyConnectedLink", "chain_survival", "fully_connected_link"]
 
@@ -117,32 +118,48 @@ def _chains(links: list[FullyConnectedLink]) -> list[list[FullyConnectedLink]]:
 
 
 ADVICE_MAX_WIDTH = 4096
-"""The widest layer the report's advice searches (each answer is also bounded by the law's work limit)."""
+"""The widest layer the report's advice considers (the widest of the precomputed survival table)."""
 
-ADVICE_MAX_WORK = 20_000_000
-"""Transition-matrix entries each part of the report's advice may use (a few tens of milliseconds)."""
+
+def _advice_table() -> SurvivalTable | None:
+    try:
+        table = load_survival_table()
+    except SNNInitError:
+        return None
+    return table if table.survival == SURVIVAL_TARGET and table.widths[-1] == ADVICE_MAX_WIDTH else None
+
+
+def _round_up(width: float) -> int:
+    """The width rounded up to two significant figures (all of them below 100)."""
+    whole = math.ceil(width - 1e-9)
+    step = 10 ** max(len(str(whole)) - 2, 0)
+    return int(-(-whole // step) * step)
 
 
 def _advice(chain: list[FullyConnectedLink]) -> str:
-    from snninit_adapters.theory import max_threshold, recommend_width
-
+    """What to change to reach the target, read from the survival table (an estimate; no search at report time)."""
     widths = {link.n_out for link in chain}
     thetas = {round(link.theta / link.membrane_std, 6) for link in chain}
-    if len(widths) == 1 and len(thetas) == 1:
-        width, theta = widths.pop(), thetas.pop()
-        try:
-            needed = recommend_width(theta, len(chain), SURVIVAL_TARGET, max_width=ADVICE_MAX_WIDTH,
-                                     max_work=ADVICE_MAX_WORK)  # fmt: skip
-            wider = f"use layers of at least {needed} neurons, or"
-        except SNNInitError as error:
-            none = "no width" in str(error)
-            wider = f"no width up to {ADVICE_MAX_WIDTH} suffices; use" if none else "use wider layers, or"
-        try:
-            lower = f"{max_threshold(width, len(chain), SURVIVAL_TARGET, max_work=ADVICE_MAX_WORK):.3f}"
-        except SNNInitError:
-            lower = "a lower value"
-        return f"to reach {SURVIVAL_TARGET} {wider} thresholds up to {lower} (in membrane stds)"
-    return f"widen the narrowest layers or lower the thresholds to reach {SURVIVAL_TARGET}"
+    table = _advice_table()
+    generic = f"widen the narrowest layers or lower the thresholds to reach {SURVIVAL_TARGET}"
+    if table is None or len(widths) != 1 or len(thetas) != 1:
+        return generic
+    width, theta = widths.pop(), thetas.pop()
+    needed, highest = table.width(theta, len(chain)), table.threshold(width, len(chain))
+    if needed is None and highest is None:
+        return generic
+    if needed is None:
+        wider = "use wider layers"
+    elif math.isinf(needed):
+        wider = f"no width up to about {ADVICE_MAX_WIDTH} suffices"
+    else:
+        wider = f"use layers of at least about {_round_up(needed)} neurons"
+    if highest == 0.0:
+        lower = f"; no threshold of 0 or more suffices at width {width}"
+    else:
+        value = "a lower value" if highest is None else f"about {math.floor(highest * 100) / 100:.2f}"
+        lower = f"{'; use' if needed is not None and math.isinf(needed) else ', or'} thresholds up to {value}"
+    return f"to reach {SURVIVAL_TARGET} {wider}{lower} (in membrane stds; approximate, from the survival table)"
 
 
 def _is_readout(chain: list[FullyConnectedLink], widths: list[int]) -> bool:

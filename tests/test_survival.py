@@ -2,8 +2,10 @@ import pytest
 import torch
 from torch import nn
 
+import snninit_adapters.survival as survival_module
 from snninit_adapters import apply_snn_init
-from snninit_adapters.theory import survival_probability
+from snninit_adapters.errors import SNNInitError
+from snninit_adapters.theory import load_survival_table, recommend_width, survival_probability
 from tests._toy import ToyNeuron
 
 pytestmark = pytest.mark.usefixtures("toy_adapter")
@@ -33,8 +35,36 @@ def test_low_survival_warns_with_advice():
     report = apply_snn_init(chain_model(60, 25), unit_rms(torch.randn(8, 60)), dry_run=True)
     (chain,) = report.chains
     assert chain.survival < 0.99
-    assert "neurons, or thresholds up to" in chain.advice
+    assert "neurons, or thresholds up to about" in chain.advice
+    assert "approximate, from the survival table" in chain.advice
     assert "warning: chain 1 -> ... -> 49 (25 layers, width 60)" in str(report)
+
+
+def test_the_advice_reads_the_table_and_rounds_towards_safety():
+    report = apply_snn_init(chain_model(60, 25), unit_rms(torch.randn(8, 60)), dry_run=True)
+    (chain,) = report.chains
+    table = load_survival_table()
+    needed, highest = table.width(1.0, 25), table.threshold(60, 25)
+    shown = int(chain.advice.split("at least about ")[1].split()[0])
+    assert needed <= shown <= 1.1 * needed  # rounded up to two significant figures
+    assert recommend_width(1.0, 25) / 1.1 <= shown <= 1.2 * recommend_width(1.0, 25)
+    assert f"thresholds up to about {int(highest * 100) / 100:.2f}" in chain.advice  # rounded down
+
+
+def test_without_the_table_or_for_mixed_layers_the_advice_is_the_generic_line(monkeypatch):
+    def unreadable():
+        raise SNNInitError("the survival table cannot be read")
+
+    monkeypatch.setattr(survival_module, "load_survival_table", unreadable)
+    report = apply_snn_init(chain_model(60, 25), unit_rms(torch.randn(8, 60)), dry_run=True)
+    assert report.chains[0].advice == "widen the narrowest layers or lower the thresholds to reach 0.99"
+    monkeypatch.undo()
+    model = nn.Sequential(ToyNeuron(), nn.Linear(60, 80), ToyNeuron(), nn.Linear(80, 60), ToyNeuron(),
+                          nn.Linear(60, 80), ToyNeuron(), nn.Linear(80, 80), ToyNeuron())  # fmt: skip
+    for i in range(0, 8, 2):
+        model[i].theta = 1.5
+    report = apply_snn_init(model, unit_rms(torch.randn(8, 60)), dry_run=True)
+    assert report.chains[0].advice == "widen the narrowest layers or lower the thresholds to reach 0.99"
 
 
 def test_wide_chain_has_no_warning():
