@@ -62,6 +62,28 @@ class RunningMoments:
         batch_mean, m2, m3, m4 = moments.tolist()
         self._merge(x.numel(), batch_mean, m2, m3, m4)
 
+    @classmethod
+    def of_rows(cls, rows: torch.Tensor) -> list[RunningMoments]:
+        """One accumulator per row of a 2-D batch (the steps of one call, say), reduced together in float64.
+
+        Each row's statistics are those :meth:`update` would give it alone; the rows share one float64
+        copy and one transfer of the results.
+
+        Args:
+            rows: The values, one row per accumulator (shape ``[R, N]``, N > 0).
+        """
+        d = rows.detach().to(torch.float64, copy=True)
+        mean = d.mean(dim=1, keepdim=True)
+        d.sub_(mean)
+        d2 = d * d
+        sums = torch.stack((mean.squeeze(1), d2.sum(dim=1), (d2 * d).sum(dim=1), d2.square_().sum(dim=1)), dim=1)
+        found = []
+        for batch_mean, m2, m3, m4 in sums.tolist():
+            moments = cls()
+            moments._merge(rows.shape[1], batch_mean, m2, m3, m4)
+            found.append(moments)
+        return found
+
     def merge(self, other: RunningMoments) -> None:
         """Fold another accumulator's statistics into this one (as if its values had been seen here).
 

@@ -93,12 +93,28 @@ class _Monitor:
                     self.fallback.add(name)
                     spikes = next(tensors(output), None)
                     activity = [] if spikes is None else [(spikes, None)]
-                for spikes, membrane in activity:
-                    self.record(name, spikes, membrane)
+                self.record_call(name, activity)
             finally:
                 self.busy = False
 
         return after
+
+    def record_call(self, name: str, activity: list[tuple[torch.Tensor, torch.Tensor | None]]) -> None:
+        """Record the steps of one call; several steps with their membranes are reduced together."""
+        sizes = {spikes.numel() for spikes, _ in activity}
+        whole = len(activity) > 1 and len(sizes) == 1 and sizes != {0}
+        whole = whole and all(m is not None and m.numel() == spikes.numel() for spikes, m in activity)
+        if not whole:
+            for spikes, membrane in activity:
+                self.record(name, spikes, membrane)
+            return
+        (neurons,) = sizes
+        counts = torch.stack([spikes.detach().reshape(-1) for spikes, _ in activity]).bool().sum(dim=1).tolist()
+        membranes = torch.stack([m.detach().reshape(-1) for _, m in activity if m is not None])
+        for count, moments in zip(counts, RunningMoments.of_rows(membranes), strict=True):
+            step = _Step()
+            step.neurons, step.spikes, step.membrane = neurons, int(count), moments
+            self.steps[name].append(step)
 
     def record(self, name: str, spikes: torch.Tensor, membrane: torch.Tensor | None) -> None:
         step = _Step()
