@@ -169,7 +169,7 @@ def apply_snn_init(
     get_method(method).check_options(method_options, caller=_ARGUMENTS, name="apply_snn_init")
     options = PlanOptions(get_method(method).name, method_options, float(target_variance), bias,
                           _patterns(include, "include"), _patterns(exclude, "exclude"), branches, frozen,
-                          normalisers)  # fmt: skip
+                          normalisers, old_stds=dry_run)  # fmt: skip
     model, notes = unwrap(model)
     options = _with_steps(options, model, example_input, notes)
     manager = get_plugin_manager()

@@ -57,6 +57,8 @@ class PlanOptions:
         branches: ``"split"`` (layers summed into one neuron population share the target) or ``"each"``.
         frozen: ``"reinit"`` (re-initialise layers whose weight does not require grad, and say so) or ``"skip"``.
         normalisers: ``"set"`` (a normaliser between a layer and its neuron carries the scale) or ``"keep"``.
+        old_stds: Measure each weight's std before the write while planning; False leaves it to the write,
+            which reads it from its backups at little cost (a dry run needs True).
     """
 
     method: str
@@ -68,6 +70,7 @@ class PlanOptions:
     branches: str = "split"
     frozen: str = "reinit"
     normalisers: str = "set"
+    old_stds: bool = True
 
     def selects(self, name: str) -> bool:
         """Whether the include/exclude patterns let layer ``name`` be initialised."""
@@ -126,18 +129,20 @@ class Plan:
         applied: bool,
         discovery: str,
         notes: Sequence[str],
-        realised: tuple[Sequence[float], Sequence[float]] | None = None,
+        realised: tuple[Sequence[float], Sequence[float], Sequence[float]] | None = None,
         calibration: Sequence[PopulationCalibration] = (),
     ) -> InitReport:
         """The report of this plan (``notes``: remarks made before planning, listed first).
 
-        ``realised`` holds, after the write, the std of each layer's effective weight, in layer order, and
-        the mean affine weight of each normaliser.
+        ``realised`` holds, after the write, the std of each layer's effective weight, in layer order, the
+        mean affine weight of each normaliser, and each layer's std before the write (which the write
+        measures when the plan left it to it).
         """
         layers = [plan.report for plan in self.layers]
         normalisers = [normaliser.report for normaliser in self.normalisers]
         if realised is not None:
-            layers = [replace(layer, realised_std=std) for layer, std in zip(layers, realised[0], strict=True)]
+            layers = [replace(layer, realised_std=std, old_std=old)
+                      for layer, std, old in zip(layers, realised[0], realised[2], strict=True)]  # fmt: skip
             normalisers = [replace(n, realised=g) for n, g in zip(normalisers, realised[1], strict=True)]
         return InitReport(
             method=options.method,

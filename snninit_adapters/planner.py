@@ -167,7 +167,8 @@ class _ModelPlanner:
             warnings[:] = [w for w in warnings if not w.startswith("normalisation between this layer")]
         self.rule.downstream_path_warnings(name, uses[0][1], share, warnings)
         bias_tensor = _bias(*bias)
-        report = _layer_report(name, kind, weight, plans, law, warnings, _bias_text(bias_tensor, self.options.bias))
+        report = _layer_report(name, kind, weight if self.options.old_stds else None, plans, law, warnings,
+                               _bias_text(bias_tensor, self.options.bias))  # fmt: skip
         planned = PlannedLayer(report, target, bias_tensor if self.options.bias == "zero" else None, law, where)
         self._tie(planned)
 
@@ -301,8 +302,15 @@ def _bias_text(bias: torch.Tensor | None, policy: str) -> str:
 
 
 def _layer_report(
-    name: str, kind: str, weight: torch.Tensor, plans: Sequence[UsePlan], law: WeightLaw, warnings: list[str], bias: str
+    name: str,
+    kind: str,
+    weight: torch.Tensor | None,
+    plans: Sequence[UsePlan],
+    law: WeightLaw,
+    warnings: list[str],
+    bias: str,
 ) -> LayerReport:
+    """The layer's report row; without ``weight`` its old std is NaN, for the write to measure."""
     upstream = tuple(dict.fromkeys(link for plan in plans for link in plan.upstream))
     moments = [plan.context.input_second_moment or 0.0 for plan in plans]
     return LayerReport(
@@ -313,7 +321,7 @@ def _layer_report(
         downstream=plans[0].downstream,
         firing_probability=plans[0].probability if len(plans) == 1 else None,
         input_second_moment=sum(moments) / len(moments),
-        old_std=weight_std(weight),
+        old_std=math.nan if weight is None else weight_std(weight),
         new_std=law.std,
         new_mean=law.mean,
         distribution=law.distribution,

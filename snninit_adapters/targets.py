@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-__all__ = ["Refusal", "WeightTarget", "weight_std", "weight_target"]
+__all__ = ["Refusal", "WeightTarget", "copy_with_std", "weight_std", "weight_target"]
 
 
 _CHUNK = 1 << 16  # elements per chunk of a large CPU weight's std: small enough to stay in cache
@@ -61,6 +61,32 @@ def weight_std(tensor: torch.Tensor) -> float:
     if centred <= _CANCELLATION * squares:  # mean >> spread: the one-pass difference has lost its digits
         centred = math.fsum(float(torch.sub(chunk, mean).square_().sum()) for chunk in chunks)
     return math.sqrt(max(centred, 0.0) / (count - 1))
+
+
+def copy_with_std(tensor: torch.Tensor, device: torch.device | None = None) -> tuple[torch.Tensor, float]:
+    """A copy of ``tensor`` (on ``device``, default its own) and :func:`weight_std` of its values, in one pass.
+
+    A large contiguous CPU tensor is copied chunk by chunk, each chunk's sum and sum of squares taken from
+    the copy while it is in cache; any other tensor is copied, then reduced.
+    """
+    values = tensor.detach()
+    target = values.device if device is None else device
+    count = values.numel()
+    plain = values.is_contiguous() and values.element_size() >= 4 and count > _CHUNK
+    if values.device.type != "cpu" or target.type != "cpu" or not plain:
+        copied = values.to(target, copy=True)
+        return copied, weight_std(copied)
+    copied = torch.empty_like(values, device=target)
+    sums, squares = [], []
+    for source, chunk in zip(torch.split(values.view(-1), _CHUNK), torch.split(copied.view(-1), _CHUNK), strict=True):
+        chunk.copy_(source)
+        sums.append(float(chunk.sum()))
+        squares.append(float(torch.dot(chunk, chunk)))
+    total, square = math.fsum(sums), math.fsum(squares)
+    centred = square - total * (total / count)
+    if centred <= _CANCELLATION * square:  # mean >> spread: the centred second pass
+        return copied, weight_std(copied)
+    return copied, math.sqrt(max(centred, 0.0) / (count - 1))
 
 
 class WeightTarget(ABC):

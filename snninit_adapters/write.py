@@ -15,6 +15,7 @@ None) on its device, so that one seed gives the same weights whatever device the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import torch
@@ -22,7 +23,7 @@ import torch
 from snninit_adapters.init import fill_
 from snninit_adapters.normalisers import PlannedNormaliser
 from snninit_adapters.plan import PlannedLayer
-from snninit_adapters.targets import weight_std
+from snninit_adapters.targets import copy_with_std, weight_std
 
 __all__ = ["draw_values", "write_normaliser", "write_plan"]
 
@@ -69,8 +70,11 @@ def write_plan(
     values: Sequence[torch.Tensor | None] | None = None,
     after: Callable[[], None] | None = None,
     backup_device: torch.device | None = None,
-) -> tuple[list[float], list[float]]:
+) -> tuple[list[float], list[float], list[float]]:
     """Write every planned weight (drawn now, or given) and run ``after``; on any exit before the end, restore all.
+
+    A layer whose report has no old std yet (NaN: the plan left it to the write) gets it here: read from
+    the backup as it is taken, for a weight written in place, or before anything is written otherwise.
 
     Args:
         layers: The plan's layers.
@@ -81,15 +85,23 @@ def write_plan(
         backup_device: Where the rollback's backups are kept (None: on each tensor's own device).
 
     Returns:
-        The std of each layer's effective weight after the write, in layer order, and the mean affine
-        weight of each normaliser.
+        The std of each layer's effective weight after the write, in layer order; the mean affine weight
+        of each normaliser; and each layer's std before the write (its report's, or the one read here).
     """
+    writes = [layer.writes and (values is None or values[index] is not None) for index, layer in enumerate(layers)]
+    old = [_old_std(layer, in_backup=w and _uses_stored(layer)) for layer, w in zip(layers, writes, strict=True)]
     backups: _Backups = []
     try:
         with torch.no_grad():
             for index, layer in enumerate(layers):
-                if layer.writes and (values is None or values[index] is not None):
+                if writes[index] and math.isnan(old[index]):  # a plain weight: its backup gives its old std
+                    weight = layer.target.direct()
+                    assert weight is not None
+                    backup, old[index] = copy_with_std(weight, backup_device)
+                    backups.append((weight, backup))
+                elif writes[index]:
                     backups.extend(_backup(tensor, backup_device) for tensor in layer.target.tensors())
+                if writes[index]:
                     _write_layer(layer, None if values is None else values[index], generator)
                 if layer.bias is not None:
                     backups.append(_backup(layer.bias, backup_device))
@@ -103,7 +115,20 @@ def write_plan(
     except BaseException as error:
         _restore(backups, error)
         raise
-    return realised, gammas
+    return realised, gammas, old
+
+
+def _uses_stored(layer: PlannedLayer) -> bool:
+    """Whether the module uses the stored weight itself (so its backup's std is the old std of the weight used)."""
+    direct = layer.target.direct()
+    return direct is not None and layer.target.effective() is direct
+
+
+def _old_std(layer: PlannedLayer, *, in_backup: bool) -> float:
+    """The layer's std before the write: its report's; NaN if its backup will give it; else read now."""
+    if not math.isnan(layer.report.old_std) or in_backup:
+        return layer.report.old_std
+    return weight_std(layer.target.effective())
 
 
 def write_normaliser(

@@ -407,3 +407,18 @@ def test_a_backup_device_that_is_not_one_is_refused_before_any_work():
     with pytest.raises(SNNInitError, match=r"backup_device must be None, a torch\.device or a device name"):
         apply_snn_init(model, torch.randn(4, 20), backup_device="gpu0")
     assert_unchanged(model, before)
+
+
+def test_the_old_std_is_that_of_the_weight_before_the_write_in_a_dry_run_and_a_real_one():
+    torch.manual_seed(0)
+    model = deep_mlp(width=300, depth=3)  # 90000 values per weight: the write reads the std from its backup
+    model[3] = nn.utils.parametrizations.weight_norm(model[3])  # read before the write instead
+    model[5].weight = model[1].weight  # tied: one write, two rows
+    x = torch.randn(8, 300)
+    before = {name: float(module.weight.detach().double().std()) for name, module in model.named_children()
+              if isinstance(module, nn.Linear)}  # fmt: skip
+    planned = apply_snn_init(model, x, dry_run=True)
+    applied = apply_snn_init(model, x)
+    for name, std in before.items():
+        assert planned[name].old_std == pytest.approx(std, rel=1e-6)
+        assert applied[name].old_std == pytest.approx(std, rel=1e-6)
