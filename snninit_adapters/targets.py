@@ -20,10 +20,8 @@ rollback, and to find weights tied between layers) and writes.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import math
-import mmap
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -65,27 +63,6 @@ def weight_std(tensor: torch.Tensor) -> float:
     return math.sqrt(max(centred, 0.0) / (count - 1))
 
 
-_HUGE_PAGE = 2 << 20  # a transparent huge page on x86-64 and arm64 Linux: buffers this large or larger use them
-
-
-def _empty_copy(values: torch.Tensor, device: torch.device) -> torch.Tensor:
-    """An uninitialised contiguous tensor like ``values`` on ``device``; a large CPU one in transparent huge pages.
-
-    A fresh backup is touched page by page as it is written: with 4 KiB pages the page faults cost about as
-    much as the copy itself (0.6 s for 1 GiB); 2 MiB pages (``madvise(MADV_HUGEPAGE)``, where the kernel
-    offers them) take a fraction of that. Elsewhere, ``torch.empty_like``.
-    """
-    size = values.numel() * values.element_size()
-    advice = getattr(mmap, "MADV_HUGEPAGE", None)
-    if device.type != "cpu" or size < _HUGE_PAGE or advice is None:
-        return torch.empty_like(values, device=device, memory_format=torch.contiguous_format)
-    buffer = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-    with contextlib.suppress(OSError):  # a kernel without transparent huge pages: 4 KiB pages, as torch.empty gives
-        buffer.madvise(advice)
-    # the tensor holds a reference to the mapping, which is unmapped when the tensor is freed
-    return torch.frombuffer(buffer, dtype=values.dtype).view(values.shape)
-
-
 def copy_with_std(tensor: torch.Tensor, device: torch.device | None = None) -> tuple[torch.Tensor, float]:
     """A copy of ``tensor`` (on ``device``, default its own) and :func:`weight_std` of its values, in one pass.
 
@@ -99,7 +76,7 @@ def copy_with_std(tensor: torch.Tensor, device: torch.device | None = None) -> t
     if values.device.type != "cpu" or target.type != "cpu" or not plain:
         copied = values.to(target, copy=True)
         return copied, weight_std(copied)
-    copied = _empty_copy(values, target)
+    copied = torch.empty_like(values, device=target)
     sums, squares = [], []
     for source, chunk in zip(torch.split(values.view(-1), _CHUNK), torch.split(copied.view(-1), _CHUNK), strict=True):
         chunk.copy_(source)

@@ -44,14 +44,3 @@ def test_weight_std_of_a_channels_last_weight_reads_it_where_it_lies():
     weight = torch.randn(64, 32, 7, 7, generator=torch.Generator().manual_seed(1)).to(memory_format=torch.channels_last)
     assert not weight.is_contiguous()
     assert weight_std(weight) == pytest.approx(float(weight.double().std()), rel=1e-6)
-
-
-def test_copy_with_std_copies_a_large_weight_apart_and_measures_it():
-    from snninit_adapters.targets import copy_with_std
-
-    weight = torch.randn(1024, 1024, generator=torch.Generator().manual_seed(2)) * 0.05  # 4 MiB: huge pages
-    copied, std = copy_with_std(weight)
-    assert torch.equal(copied, weight)
-    assert std == pytest.approx(float(weight.double().std()), rel=1e-6)
-    copied.zero_()  # the copy is its own memory
-    assert float(weight.abs().sum()) > 0
