@@ -23,6 +23,7 @@ from __future__ import annotations
 import copy
 import math
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any
 
 import torch
@@ -53,13 +54,21 @@ def weight_std(tensor: torch.Tensor) -> float:
         values = values.float()
     if values.device.type != "cpu" or count <= _CHUNK or not values.is_contiguous():
         return float(values.std())  # (a non-contiguous weight, channels_last say, is reduced where it lies)
-    chunks = torch.split(values.reshape(-1), _CHUNK)
-    total = math.fsum(float(chunk.sum()) for chunk in chunks)
-    squares = math.fsum(float(torch.dot(chunk, chunk)) for chunk in chunks)
+    return _std_of_chunks(torch.split(values.view(-1), _CHUNK), count)
+
+
+def _std_of_chunks(chunks: Iterable[torch.Tensor], count: int) -> float:
+    """The sample std of ``count`` values given in chunks: one pass of sums, a centred one if they cancel."""
+    seen, sums, squares = [], [], []
+    for chunk in chunks:
+        seen.append(chunk)
+        sums.append(float(chunk.sum()))
+        squares.append(float(torch.dot(chunk, chunk)))
+    total, square = math.fsum(sums), math.fsum(squares)
     mean = total / count
-    centred = squares - total * mean
-    if centred <= _CANCELLATION * squares:  # mean >> spread: the one-pass difference has lost its digits
-        centred = math.fsum(float(torch.sub(chunk, mean).square_().sum()) for chunk in chunks)
+    centred = square - total * mean
+    if centred <= _CANCELLATION * square:  # mean >> spread: the one-pass difference has lost its digits
+        centred = math.fsum(float(torch.sub(chunk, mean).square_().sum()) for chunk in seen)
     return math.sqrt(max(centred, 0.0) / (count - 1))
 
 
@@ -71,22 +80,13 @@ def copy_with_std(tensor: torch.Tensor, device: torch.device | None = None) -> t
     """
     values = tensor.detach()
     target = values.device if device is None else device
-    count = values.numel()
-    plain = values.is_contiguous() and values.element_size() >= 4 and count > _CHUNK
+    plain = values.is_contiguous() and values.element_size() >= 4 and values.numel() > _CHUNK
     if values.device.type != "cpu" or target.type != "cpu" or not plain:
         copied = values.to(target, copy=True)
         return copied, weight_std(copied)
     copied = torch.empty_like(values, device=target)
-    sums, squares = [], []
-    for source, chunk in zip(torch.split(values.view(-1), _CHUNK), torch.split(copied.view(-1), _CHUNK), strict=True):
-        chunk.copy_(source)
-        sums.append(float(chunk.sum()))
-        squares.append(float(torch.dot(chunk, chunk)))
-    total, square = math.fsum(sums), math.fsum(squares)
-    centred = square - total * (total / count)
-    if centred <= _CANCELLATION * square:  # mean >> spread: the centred second pass
-        return copied, weight_std(copied)
-    return copied, math.sqrt(max(centred, 0.0) / (count - 1))
+    pairs = zip(torch.split(values.view(-1), _CHUNK), torch.split(copied.view(-1), _CHUNK), strict=True)
+    return copied, _std_of_chunks((chunk.copy_(source) for source, chunk in pairs), values.numel())
 
 
 class WeightTarget(ABC):
