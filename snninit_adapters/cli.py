@@ -361,9 +361,9 @@ if click is not None:
                 click.echo("Activity under the model's current weights (--compare adds the planned initialisation):")
                 click.echo(current)
                 return
-            import copy
+            from snninit_adapters.model import copy_model
 
-            planned = copy.deepcopy(model)
+            planned = copy_model(model)  # the library's copy (the deprecated weight_norm's hook included)
             apply_snn_init(planned, example_input, method=method, calibrate=settings)
             click.echo("Activity under the model's current weights and under the planned initialisation (a copy):")
             click.echo(_side_by_side(current, measure_activity(planned, example_input, steps=steps)))
