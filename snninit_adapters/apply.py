@@ -166,8 +166,9 @@ def apply_snn_init(
     _check_input(example_input)
     backups = _device(backup_device)
     settings = _calibration(calibrate, target, target_rate)
-    get_method(method).check_options(method_options, caller=_ARGUMENTS, name="apply_snn_init")
-    options = PlanOptions(get_method(method).name, method_options, float(target_variance), bias,
+    initialiser = get_method(method)
+    initialiser.check_options(method_options, caller=_ARGUMENTS, name="apply_snn_init")
+    options = PlanOptions(initialiser.name, method_options, float(target_variance), bias,
                           _patterns(include, "include"), _patterns(exclude, "exclude"), branches, frozen,
                           normalisers, old_stds=dry_run)  # fmt: skip
     model, notes = unwrap(model)

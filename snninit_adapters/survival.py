@@ -162,7 +162,7 @@ def _advice(chain: list[FullyConnectedLink]) -> str:
     return f"to reach {SURVIVAL_TARGET} {wider}{lower} (in membrane stds; approximate, from the survival table)"
 
 
-def _is_readout(chain: list[FullyConnectedLink], widths: list[int]) -> bool:
+def _is_readout(widths: list[int]) -> bool:
     """The chain ends in a narrow readout: its last neuron layer is narrower than every layer before it."""
     return len(widths) >= 2 and widths[-1] < min(widths[:-1])
 
@@ -192,7 +192,7 @@ def _chain_result(chain: list[FullyConnectedLink], rest: list[FullyConnectedLink
     except (SNNInitError, OverflowError, MemoryError) as error:
         return ChainSurvival(names, tuple(widths), math.nan, None, f"survival not computed ({error})")
     survival = float(np.clip(result.survival[-1], 0.0, 1.0))
-    readout = _is_readout(rest, widths)
+    readout = _is_readout(widths)
     hidden = float(np.clip(result.survival[-2], 0.0, 1.0)) if readout else survival
     advice, part = None, rest[:-1] if readout else rest
     if hidden < SURVIVAL_TARGET and method != "micheli2024":
