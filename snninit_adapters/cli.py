@@ -160,6 +160,11 @@ if click is not None:
     @click.option("--test-size", type=click.IntRange(1), default=None, help="Fixed random test subset.")
     @click.option("--bin-us", type=click.IntRange(1), default=None, help="N-MNIST bin width in µs [default: 100000].")
     @click.option("--no-plot", is_flag=True, help="Skip the PNG/PDF figures.")
+    @click.option("--list-cells", is_flag=True,
+                  help="Print the grid's cells with their indices and states, and run nothing.")  # fmt: skip
+    @click.option("--cell", type=click.IntRange(0), default=None,
+                  help="Run only the cell with this index (one job of a scheduler's array, e.g. sbatch --array).",
+                  )  # fmt: skip
     def training(
         figure: int,
         data_dir: Path | None,
@@ -175,17 +180,27 @@ if click is not None:
         architectures: tuple[str, ...],
         seeds: int,
         no_plot: bool,
+        list_cells: bool,
+        cell: int | None,
         **overrides: Any,
     ) -> None:
         """Training on real data (Figs. 8-10): tidy CSVs, figures and Markdown summaries.
 
         Every finished cell is stored as it completes; rerunning the same command skips it, and a cell
-        that fails is recorded with its error without stopping the others.
+        that fails is recorded with its error without stopping the others. With --cell, any scheduler
+        runs the grid one cell per job, all writing to the same --out; the same command without --cell
+        then writes the tables and figures, rerunning no finished cell.
         """
         from snninit_adapters.training import run_training
         from snninit_adapters.training.train import data_dir_default
 
         panels = _training_panels(figure, datasets, architectures, overrides)
+        if list_cells or cell is not None:
+            grid_options = {"quick": quick, "methods": methods or None, "frameworks": frameworks,
+                            "seeds": tuple(range(seeds)), "panels": panels, **overrides}  # fmt: skip
+            data = data_dir if data_dir is not None else data_dir_default()
+            _one_cell(figure, data, out, device, cell, grid_options)
+            return
         result = run_training(
             figure,
             data_dir=data_dir if data_dir is not None else data_dir_default(),
@@ -222,6 +237,29 @@ if click is not None:
         if not panels:
             raise click.UsageError(f"no panel of Figs. 8-9 matches; panels: {FIG8_PANELS}")
         return panels
+
+    def _one_cell(figure: int, data_dir: Path, out: Path, device: str, index: int | None, options: Any) -> None:
+        """--list-cells (``index`` None): the grid with indices and states; --cell: run that one cell here."""
+        from snninit_adapters.training import run_sweep, training_grid
+        from snninit_adapters.training.sweep import TrainingStore
+
+        grid = training_grid(figure, data_dir=data_dir, out=out, **options)
+        store = TrainingStore(grid.directory)
+        if index is None:
+            for number, config in enumerate(grid.cells):
+                cell = config.to_cell()
+                click.echo(f"{number:>5}  {store.state(cell):<14}  {store.key(cell)}")
+            click.echo(f"{len(grid.cells)} cells in {grid.directory}")
+            return
+        if index >= len(grid.cells):
+            raise click.BadParameter(f"this grid has {len(grid.cells)} cells: 0 to {len(grid.cells) - 1} "
+                                     "(see --list-cells)", param_hint="'--cell'")  # fmt: skip
+        config = grid.cells[index]
+        outcome = run_sweep([config], out=grid.directory, data_dir=data_dir, backend="serial", device=device)
+        cell, state = config.to_cell(), store.state(config.to_cell())
+        if state != "done":  # a nonzero exit, so that the scheduler sees the job fail
+            raise click.ClickException(f"cell {index} {state} (traceback: {store.error_path(cell)})")
+        click.echo(f"cell {index}: done{'' if outcome.computed else ' (by an earlier run)'}: {store.path(cell)}")
 
     def _echo_training(result: Any) -> None:
         """Print a training run's summary, its cell counts and the paths it wrote."""

@@ -7,7 +7,7 @@ Needs the ``experiments`` extra for the command line, plots and progress bars, o
 from snninit_adapters.training.data import DATASETS, Dataset, DatasetNotFoundError, load_dataset
 from snninit_adapters.training.grids import figure_grid
 from snninit_adapters.training.models import ModelConfig, SpikingClassifier, build_model, spike_count_loss
-from snninit_adapters.training.reproduce import TrainingResult, run_training
+from snninit_adapters.training.reproduce import TrainingGrid, TrainingResult, run_training, training_grid
 from snninit_adapters.training.sweep import SweepOutcome, run_sweep
 from snninit_adapters.training.train import CellResult, TrainConfig, train_cell
 
@@ -20,6 +20,7 @@ __all__ = [
     "SpikingClassifier",
     "SweepOutcome",
     "TrainConfig",
+    "TrainingGrid",
     "TrainingResult",
     "build_model",
     "figure_grid",
@@ -28,4 +29,5 @@ __all__ = [
     "run_training",
     "spike_count_loss",
     "train_cell",
+    "training_grid",
 ]

@@ -15,9 +15,9 @@ from snninit_adapters.training.curves import plot_training
 from snninit_adapters.training.data import DatasetNotFoundError, available, describe
 from snninit_adapters.training.grids import figure_grid
 from snninit_adapters.training.sweep import SweepOutcome, run_sweep
-from snninit_adapters.training.train import ACTIVITY_COLUMNS, EPOCH_COLUMNS
+from snninit_adapters.training.train import ACTIVITY_COLUMNS, EPOCH_COLUMNS, TrainConfig
 
-__all__ = ["TrainingResult", "run_training"]
+__all__ = ["TrainingGrid", "TrainingResult", "run_training", "training_grid"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,49 @@ class TrainingResult:
     summaries: tuple[Path, ...]
     summary: str
     skipped_datasets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class TrainingGrid:
+    """The cells of a training figure whose data is on disk, and where they are stored.
+
+    Attributes:
+        cells: The cells to run, in a fixed order (a cell's index is its place here).
+        directory: The figure's folder (``cells/`` holds one file set per cell).
+        skipped_datasets: Datasets of the grid whose files were not found; their cells are left out.
+    """
+
+    cells: list[TrainConfig]
+    directory: Path
+    skipped_datasets: tuple[str, ...] = ()
+
+
+def training_grid(
+    figure: int,
+    *,
+    data_dir: str | os.PathLike[str],
+    out: str | os.PathLike[str] = "results",
+    quick: bool = False,
+    methods: Sequence[str] | None = None,
+    frameworks: Sequence[str] = ("snntorch",),
+    seeds: Sequence[int] = (0,),
+    panels: Sequence[tuple[str, str]] | None = None,
+    **overrides: Any,
+) -> TrainingGrid:
+    """The cells :func:`run_training` runs for these arguments (same meaning), in its order.
+
+    A scheduler that runs one cell per job (``--cell INDEX``) indexes this list.
+
+    Raises:
+        DatasetNotFoundError: If no dataset of the grid is on disk.
+    """
+    cells = figure_grid(figure, methods=methods, frameworks=frameworks, seeds=seeds, panels=panels, quick=quick,
+                        **overrides)  # fmt: skip
+    missing = tuple(sorted({cell.dataset for cell in cells if not available(cell.dataset, data_dir)}))
+    if missing and all(cell.dataset in missing for cell in cells):
+        raise DatasetNotFoundError("no dataset of this grid is on disk:\n" + "\n".join(describe(missing, data_dir)))
+    directory = Path(out) / "training" / ("fig10" if figure == 10 else "fig8-9")
+    return TrainingGrid([cell for cell in cells if cell.dataset not in missing], directory, missing)
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
@@ -109,13 +152,9 @@ def run_training(
     Returns:
         The rows and the paths written.
     """
-    cells = figure_grid(figure, methods=methods, frameworks=frameworks, seeds=seeds, panels=panels, quick=quick,
-                        **overrides)  # fmt: skip
-    missing = tuple(sorted({cell.dataset for cell in cells if not available(cell.dataset, data_dir)}))
-    if missing and all(cell.dataset in missing for cell in cells):
-        raise DatasetNotFoundError("no dataset of this grid is on disk:\n" + "\n".join(describe(missing, data_dir)))
-    cells = [cell for cell in cells if cell.dataset not in missing]
-    directory = Path(out) / "training" / ("fig10" if figure == 10 else "fig8-9")
+    grid = training_grid(figure, data_dir=data_dir, out=out, quick=quick, methods=methods, frameworks=frameworks,
+                         seeds=seeds, panels=panels, **overrides)  # fmt: skip
+    cells, directory, missing = grid.cells, grid.directory, grid.skipped_datasets
     bar = _progress_bar(len(cells), progress)
     outcome = run_sweep(cells, out=directory, data_dir=data_dir, backend=backend, workers=workers, address=address,
                         device=device, progress=None if bar is None else _ticker(bar))  # fmt: skip

@@ -33,7 +33,7 @@ from typing import Any
 
 import torch
 
-from snninit_adapters.experiments.store import CellStore, read_csv, write_csv_atomic
+from snninit_adapters.experiments.store import CellStore, read_csv, write_csv_atomic, write_text_atomic
 from snninit_adapters.training.train import ACTIVITY_COLUMNS, EPOCH_COLUMNS, TrainConfig
 
 __all__ = ["BACKENDS", "SweepOutcome", "TrainingStore", "available_cores", "run_cell_safely", "run_sweep"]
@@ -81,12 +81,18 @@ class TrainingStore(CellStore):
         self.error_path(cell).unlink(missing_ok=True)
 
     def write_error(self, cell: Mapping[str, Any], error: str, trace: str) -> None:
-        """Record a failed cell (atomically)."""
-        path = self.error_path(cell)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(json.dumps({"cell": dict(cell), "error": error, "traceback": trace}, indent=1))
-        os.replace(temporary, path)
+        """Record a failed cell (atomically, through a temporary file of this writer's own)."""
+        write_text_atomic(self.error_path(cell), json.dumps({"cell": dict(cell), "error": error, "traceback": trace},
+                                                           indent=1))  # fmt: skip
+
+    def state(self, cell: Mapping[str, Any]) -> str:
+        """``"done"``, ``"failed: <the error's first line>"`` or ``"not started"``, from the files alone."""
+        if self.done(cell):
+            return "done"
+        error = self.read_error(cell)
+        if error is not None:
+            return f"failed: {str(error['error']).splitlines()[0] if error['error'] else '(no message)'}"
+        return "not started"
 
     def read_activity(self, cell: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The stored activity rows of a finished cell."""
