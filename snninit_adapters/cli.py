@@ -163,8 +163,7 @@ if click is not None:
     @click.option("--list-cells", is_flag=True,
                   help="Print the grid's cells with their indices and states, and run nothing.")  # fmt: skip
     @click.option("--cell", type=click.IntRange(0), default=None,
-                  help="Run only the cell with this index (one job of a scheduler's array, e.g. sbatch --array).",
-                  )  # fmt: skip
+                  help="Run only the cell with this index (one job of an array, e.g. sbatch --array).")  # fmt: skip
     def training(
         figure: int,
         data_dir: Path | None,
@@ -241,21 +240,20 @@ if click is not None:
     def _one_cell(figure: int, data_dir: Path, out: Path, device: str, index: int | None, options: Any) -> None:
         """--list-cells (``index`` None): the grid with indices and states; --cell: run that one cell here."""
         from snninit_adapters.training import run_sweep, training_grid
+        from snninit_adapters.training.status import format_grid
         from snninit_adapters.training.sweep import TrainingStore
 
         grid = training_grid(figure, data_dir=data_dir, out=out, **options)
-        store = TrainingStore(grid.directory)
         if index is None:
-            for number, config in enumerate(grid.cells):
-                cell = config.to_cell()
-                click.echo(f"{number:>5}  {store.state(cell):<14}  {store.key(cell)}")
-            click.echo(f"{len(grid.cells)} cells in {grid.directory}")
+            click.echo(format_grid(grid.cells, grid.directory))
             return
+        store = TrainingStore(grid.directory)
         if index >= len(grid.cells):
             raise click.BadParameter(f"this grid has {len(grid.cells)} cells: 0 to {len(grid.cells) - 1} "
                                      "(see --list-cells)", param_hint="'--cell'")  # fmt: skip
         config = grid.cells[index]
-        outcome = run_sweep([config], out=grid.directory, data_dir=data_dir, backend="serial", device=device)
+        outcome = run_sweep([config], out=grid.directory, data_dir=data_dir, backend="serial", device=device,
+                            whole_grid=grid.cells)  # fmt: skip
         cell, state = config.to_cell(), store.state(config.to_cell())
         if state != "done":  # a nonzero exit, so that the scheduler sees the job fail
             raise click.ClickException(f"cell {index} {state} (traceback: {store.error_path(cell)})")
@@ -274,6 +272,17 @@ if click is not None:
         click.echo(f"activity at the start of training: {result.activity_csv}")
         for path in (*result.figures, *result.summaries):
             click.echo(f"{'figure' if path.suffix != '.md' else 'summary'}: {path}")
+
+    @experiments.command(short_help="The state of every training cell under a results folder.")
+    @click.argument("results", type=click.Path(exists=True, file_okay=False, path_type=Path))
+    def status(results: Path) -> None:
+        """Each training sweep under RESULTS: which cells are done, failed, running, stopped or not started."""
+        from snninit_adapters.training.status import format_status
+
+        try:
+            click.echo(format_status(results))
+        except FileNotFoundError as error:
+            raise click.ClickException(str(error)) from error
 
     @experiments.command(short_help="The datasets the data folder holds, and those it lacks.")
     @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,

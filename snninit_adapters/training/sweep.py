@@ -25,6 +25,8 @@ import importlib
 import json
 import multiprocessing
 import os
+import socket
+import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +42,7 @@ __all__ = ["BACKENDS", "SweepOutcome", "TrainingStore", "available_cores", "run_
 
 BACKENDS = ("local", "serial", "ray")
 DEFAULT_RUNNER = "snninit_adapters.training.train:train_cell"
+GRID_FILE = "grid.json"
 
 
 def available_cores() -> int:
@@ -79,11 +82,26 @@ class TrainingStore(CellStore):
         write_csv_atomic(self.activity_path(cell), activity, ACTIVITY_COLUMNS)
         write_csv_atomic(self.path(cell), epochs, EPOCH_COLUMNS)
         self.error_path(cell).unlink(missing_ok=True)
+        self.running_path(cell).unlink(missing_ok=True)
 
     def write_error(self, cell: Mapping[str, Any], error: str, trace: str) -> None:
         """Record a failed cell (atomically, through a temporary file of this writer's own)."""
         write_text_atomic(self.error_path(cell), json.dumps({"cell": dict(cell), "error": error, "traceback": trace},
                                                            indent=1))  # fmt: skip
+        self.running_path(cell).unlink(missing_ok=True)
+
+    def running_path(self, cell: Mapping[str, Any]) -> Path:
+        """The marker of a cell handed to a worker and not finished yet."""
+        return self.directory / f"{self.key(cell)}.running.json"
+
+    def mark_running(self, cell: Mapping[str, Any]) -> None:
+        """Record that this process handed the cell to a worker (removed when its result is written)."""
+        marker = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+        write_text_atomic(self.running_path(cell), json.dumps(marker))
+
+    def write_grid(self, cells: Sequence[Mapping[str, Any]]) -> None:
+        """Record the sweep's grid (``grid.json`` beside ``cells/``) so that its state can be read later."""
+        write_text_atomic(self.directory.parent / GRID_FILE, json.dumps([dict(cell) for cell in cells], indent=1))
 
     def state(self, cell: Mapping[str, Any]) -> str:
         """``"done"``, ``"failed: <the error's first line>"`` or ``"not started"``, from the files alone."""
@@ -92,6 +110,8 @@ class TrainingStore(CellStore):
         error = self.read_error(cell)
         if error is not None:
             return f"failed: {str(error['error']).splitlines()[0] if error['error'] else '(no message)'}"
+        if self.running_path(cell).is_file():
+            return _running_state(json.loads(self.running_path(cell).read_text()))
         return "not started"
 
     def read_activity(self, cell: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -106,6 +126,25 @@ class TrainingStore(CellStore):
             return None
         loaded: dict[str, Any] = json.loads(path.read_text())
         return loaded
+
+
+def _running_state(marker: Mapping[str, Any]) -> str:
+    """The state of a cell with a running marker: running, or stopped when its process on this host is gone."""
+    since = time.strftime("%Y-%m-%d %H:%M", time.localtime(marker["started"]))
+    where = f"pid {marker['pid']} on {marker['host']}"
+    if marker["host"] == socket.gethostname() and not _alive(int(marker["pid"])):
+        return f"stopped: {where}, started {since}, is gone"
+    return f"running: {where}, since {since}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - another user's process
+        return True
+    return True
 
 
 def _resolve(runner: str) -> Callable[..., Any]:
@@ -160,9 +199,12 @@ class SweepOutcome:
 
 
 Report = Callable[[dict[str, Any], dict[str, Any]], None]
+Started = Callable[[dict[str, Any]], None]
 
 
-def _local(todo: list[dict[str, Any]], workers: int, args: tuple[str, str, str], report: Report) -> None:
+def _local(
+    todo: list[dict[str, Any]], workers: int, args: tuple[str, str, str], report: Report, started: Started
+) -> None:
     threads = max(1, available_cores() // workers)
     pending = list(todo)
     context = multiprocessing.get_context("spawn")
@@ -175,6 +217,7 @@ def _local(todo: list[dict[str, Any]], workers: int, args: tuple[str, str, str],
                 while pending and len(running) < workers:
                     cell = pending.pop(0)
                     running[pool.submit(run_cell_safely, cell, *args)] = cell
+                    started(cell)
                 done, _ = futures.wait(running, return_when=futures.FIRST_COMPLETED)
                 for future in done:
                     cell = running.pop(future)
@@ -198,7 +241,12 @@ def _died(error: BaseException) -> dict[str, Any]:
 
 
 def _ray(
-    todo: list[dict[str, Any]], workers: int | None, args: tuple[str, str, str], address: str | None, report: Report
+    todo: list[dict[str, Any]],
+    workers: int | None,
+    args: tuple[str, str, str],
+    address: str | None,
+    report: Report,
+    started: Started,
 ) -> None:
     try:
         import ray  # type: ignore[import-not-found,unused-ignore]
@@ -220,6 +268,7 @@ def _ray(
         while pending and len(running) < limit:
             cell = pending.pop(0)
             running[task.remote(cell, *args)] = cell
+            started(cell)
         ready, _ = ray.wait(list(running), num_returns=1)
         for reference in ready:
             cell = running.pop(reference)
@@ -241,6 +290,7 @@ def run_sweep(
     device: str = "cpu",
     runner: str = DEFAULT_RUNNER,
     progress: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
+    whole_grid: Sequence[TrainConfig | Mapping[str, Any]] | None = None,
 ) -> SweepOutcome:
     """Run every unfinished cell of a grid and collect all finished cells' rows.
 
@@ -255,6 +305,8 @@ def run_sweep(
         device: Torch device of the cells.
         runner: ``module:function`` a worker calls per cell (see :func:`run_cell_safely`).
         progress: Called with ``(cell, outcome)`` as each cell finishes.
+        whole_grid: The grid that ``cells`` are part of (one job's cell of an array), recorded in
+            ``out/grid.json`` for ``snninit experiments status``; default ``cells``.
 
     Returns:
         The rows of all finished cells (earlier runs' included) and the errors.
@@ -264,9 +316,10 @@ def run_sweep(
     """
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    grid = [c.to_cell() if isinstance(c, TrainConfig) else dict(c) for c in cells]
+    grid = [_as_cell(c) for c in cells]
     store = TrainingStore(Path(out))
     outcome = SweepOutcome(grid)
+    store.write_grid(grid if whole_grid is None else [_as_cell(c) for c in whole_grid])
     todo = [cell for cell in grid if not store.done(cell)]
     outcome.reused = len(grid) - len(todo)
     args = (str(Path(data_dir)), device, runner)
@@ -280,15 +333,34 @@ def run_sweep(
         if progress is not None:
             progress(cell, result)
 
-    if backend == "serial":
-        for cell in todo:
-            report(cell, run_cell_safely(cell, *args))
-    elif backend == "local" and todo:
-        _local(todo, min(workers or available_cores(), len(todo)), args, report)
-    elif todo:
-        _ray(todo, workers, args, address, report)
+    if todo:
+        _dispatch(backend, todo, workers, args, address, report, store.mark_running)
     _collect(store, outcome)
     return outcome
+
+
+def _dispatch(
+    backend: str,
+    todo: list[dict[str, Any]],
+    workers: int | None,
+    args: tuple[str, str, str],
+    address: str | None,
+    report: Report,
+    started: Started,
+) -> None:
+    """Run the cells on the backend, calling ``started`` as each is handed over and ``report`` as each ends."""
+    if backend == "serial":
+        for cell in todo:
+            started(cell)
+            report(cell, run_cell_safely(cell, *args))
+    elif backend == "local":
+        _local(todo, min(workers or available_cores(), len(todo)), args, report, started)
+    else:
+        _ray(todo, workers, args, address, report, started)
+
+
+def _as_cell(cell: TrainConfig | Mapping[str, Any]) -> dict[str, Any]:
+    return cell.to_cell() if isinstance(cell, TrainConfig) else dict(cell)
 
 
 def _collect(store: TrainingStore, outcome: SweepOutcome) -> None:
