@@ -1,6 +1,8 @@
 """The training experiments with snnTorch (the paper's framework): real learning signals, sweeps end to end."""
 
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -17,11 +19,12 @@ from integration._training import (
     silent_start,
 )
 from snninit_adapters.cli import cli
+from snninit_adapters.experiments.store import read_csv
 from snninit_adapters.training import data as data_module
 from snninit_adapters.training import run_training
 from snninit_adapters.training.models import ModelConfig, atan_spike, build_model
 from snninit_adapters.training.train import TrainConfig, train_cell
-from tests.training._files import write_mnist
+from tests.training._files import tiny_cli, write_mnist
 
 
 @needs_fashion
@@ -131,3 +134,23 @@ def test_figure_10_end_to_end(tmp_path, tiny_mnist):
     assert not result.outcome.errors
     assert {p.name for p in result.figures} == {"fig10.png", "fig10.pdf"}
     assert "| depth | 20 | kaiming |" in result.summary
+
+
+def test_two_processes_run_one_cell_each_into_one_folder_at_once(tmp_path):
+    write_mnist(tmp_path / "data" / "MNIST" / "raw")
+    command = [sys.executable, "-c", "from snninit_adapters.cli import main; main()"]
+    jobs = [subprocess.Popen([*command, *tiny_cli(tmp_path, "--cell", str(i))], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True) for i in (0, 1)]  # fmt: skip
+    outputs = [job.communicate(timeout=300)[0] for job in jobs]
+    assert [job.returncode for job in jobs] == [0, 0], outputs
+    assert all(f"cell {i}: done: " in out for i, out in enumerate(outputs))
+    listed = CliRunner().invoke(cli, tiny_cli(tmp_path, "--list-cells")).output.splitlines()
+    assert [line.split()[1] for line in listed[:2]] == ["done", "done"]
+    assert not list((tmp_path / "out").rglob("*.tmp"))
+    # the same command without --cell reruns nothing and collects both cells into the tables
+    collected = CliRunner().invoke(cli, tiny_cli(tmp_path, "--no-plot"))
+    assert collected.exit_code == 0, collected.output
+    assert "cells: 0 run, 2 reused from an earlier run, 0 failed" in collected.output
+    rows = read_csv(tmp_path / "out" / "training" / "fig8-9" / "training.csv")
+    assert sorted({row["method"] for row in rows}) == ["kaiming", "micheli2024"]
+    assert len(rows) == 4  # epochs 0 and 1 of each cell

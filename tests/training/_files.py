@@ -73,3 +73,15 @@ def write_nmnist(root, per_digit=2, seed=0):
                     for t in np.sort(rng.integers(0, 8000, n))
                 ]
                 (folder / f"{k:05d}.bin").write_bytes(nmnist_bytes(events))
+
+
+TINY_CLI = [
+    "experiments", "training", "--figure", "8", "--dataset", "mnist", "--architecture", "mlp",
+    "--method", "kaiming", "--method", "micheli2024", "--epochs", "1", "--depth", "2", "--width", "8",
+    "--train-size", "32", "--test-size", "16", "--steps", "1", "--batch-size", "16",
+]  # fmt: skip
+
+
+def tiny_cli(tmp_path, *extra):
+    """The tiny two-cell Fig. 8 grid's CLI arguments, its data and results under ``tmp_path``."""
+    return [*TINY_CLI, "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"), *extra]

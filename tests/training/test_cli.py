@@ -1,6 +1,3 @@
-import subprocess
-import sys
-
 import pytest
 
 pytest.importorskip("click")
@@ -8,9 +5,8 @@ pytest.importorskip("click")
 from click.testing import CliRunner
 
 from snninit_adapters.cli import cli
-from snninit_adapters.experiments.store import read_csv
 from snninit_adapters.training import data as data_module
-from tests.training._files import write_mnist
+from tests.training._files import tiny_cli, write_mnist
 
 
 def test_data_command_lists_found_and_missing_datasets(tmp_path, monkeypatch):
@@ -65,20 +61,9 @@ def test_training_rejects_panels_that_do_not_exist(tmp_path):
     assert "no panel" in result.output
 
 
-TINY_GRID = [
-    "experiments", "training", "--figure", "8", "--dataset", "mnist", "--architecture", "mlp",
-    "--method", "kaiming", "--method", "micheli2024", "--epochs", "1", "--depth", "2", "--width", "8",
-    "--train-size", "32", "--test-size", "16", "--steps", "1", "--batch-size", "16",
-]  # fmt: skip
-
-
-def _tiny(tmp_path, *extra):
-    return [*TINY_GRID, "--data-dir", str(tmp_path / "data"), "--out", str(tmp_path / "out"), *extra]
-
-
 def test_list_cells_prints_the_grid_with_indices_and_states(tmp_path):
     write_mnist(tmp_path / "data" / "MNIST" / "raw")
-    result = CliRunner().invoke(cli, _tiny(tmp_path, "--list-cells"))
+    result = CliRunner().invoke(cli, tiny_cli(tmp_path, "--list-cells"))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert [line.split()[:3] for line in lines[:2]] == [["0", "not", "started"], ["1", "not", "started"]]
@@ -90,26 +75,6 @@ def test_list_cells_prints_the_grid_with_indices_and_states(tmp_path):
 
 def test_cell_out_of_range_names_the_valid_indices(tmp_path):
     write_mnist(tmp_path / "data" / "MNIST" / "raw")
-    result = CliRunner().invoke(cli, _tiny(tmp_path, "--cell", "2"))
+    result = CliRunner().invoke(cli, tiny_cli(tmp_path, "--cell", "2"))
     assert result.exit_code == 2
     assert "this grid has 2 cells: 0 to 1" in result.output
-
-
-def test_two_processes_run_one_cell_each_into_one_folder_at_once(tmp_path):
-    write_mnist(tmp_path / "data" / "MNIST" / "raw")
-    command = [sys.executable, "-c", "from snninit_adapters.cli import main; main()"]
-    jobs = [subprocess.Popen([*command, *_tiny(tmp_path, "--cell", str(i))], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True) for i in (0, 1)]  # fmt: skip
-    outputs = [job.communicate(timeout=300)[0] for job in jobs]
-    assert [job.returncode for job in jobs] == [0, 0], outputs
-    assert all(f"cell {i}: done: " in out for i, out in enumerate(outputs))
-    listed = CliRunner().invoke(cli, _tiny(tmp_path, "--list-cells")).output.splitlines()
-    assert [line.split()[1] for line in listed[:2]] == ["done", "done"]
-    assert not list((tmp_path / "out").rglob("*.tmp"))
-    # the same command without --cell reruns nothing and collects both cells into the tables
-    collected = CliRunner().invoke(cli, _tiny(tmp_path, "--no-plot"))
-    assert collected.exit_code == 0, collected.output
-    assert "cells: 0 run, 2 reused from an earlier run, 0 failed" in collected.output
-    rows = read_csv(tmp_path / "out" / "training" / "fig8-9" / "training.csv")
-    assert sorted({row["method"] for row in rows}) == ["kaiming", "micheli2024"]
-    assert len(rows) == 4  # epochs 0 and 1 of each cell
