@@ -5,8 +5,17 @@ import math
 import pytest
 import torch
 
-from integration._training import assert_learns, init_report, learning_run, needs_fashion, silent_start
+from integration._training import (
+    assert_learns,
+    assert_resumes_bit_for_bit,
+    init_report,
+    learning_run,
+    needs_fashion,
+    silent_start,
+    tiny_cell,
+)
 from snninit_adapters.training.models import ModelConfig, atan_spike, build_model, lif_box_atan_step
+from tests.training._files import write_mnist
 
 
 def test_cells_are_lif_box_cells_with_the_arctan_step():
@@ -58,3 +67,9 @@ def test_proposed_mlp_fires_in_its_last_layer_and_kaiming_is_silent():
 @needs_fashion
 def test_proposed_mlp_learns_on_real_fashion_mnist():
     assert_learns(learning_run("norse"))
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "cnn"])
+def test_a_cell_interrupted_in_epoch_3_resumes_to_the_uninterrupted_result(tmp_path, architecture):
+    write_mnist(tmp_path / "MNIST" / "raw")
+    assert_resumes_bit_for_bit(tiny_cell("norse", architecture), tmp_path, tmp_path / "cell.ckpt")

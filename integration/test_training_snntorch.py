@@ -1,8 +1,10 @@
 """The training experiments with snnTorch (the paper's framework): real learning signals, sweeps end to end."""
 
 import math
+import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,20 +12,26 @@ from click.testing import CliRunner
 
 from integration._training import (
     FASHION,
+    Interrupted,
     assert_kaiming_cannot_learn,
     assert_learns,
+    assert_resumes_bit_for_bit,
+    comparable,
     init_report,
     learning_run,
     needs_fashion,
     output_spikes,
     silent_start,
+    stop_at,
+    tiny_cell,
 )
 from snninit_adapters.cli import cli
 from snninit_adapters.experiments.store import read_csv
 from snninit_adapters.training import data as data_module
 from snninit_adapters.training import run_training
+from snninit_adapters.training.checkpoint import CheckpointError, load_checkpoint
 from snninit_adapters.training.models import ModelConfig, atan_spike, build_model
-from snninit_adapters.training.train import TrainConfig, train_cell
+from snninit_adapters.training.train import CheckpointWarning, TrainConfig, train_cell
 from tests.training._files import tiny_cli, write_mnist
 
 
@@ -147,6 +155,7 @@ def test_two_processes_run_one_cell_each_into_one_folder_at_once(tmp_path):
     listed = CliRunner().invoke(cli, tiny_cli(tmp_path, "--list-cells")).output.splitlines()
     assert [line.split()[1] for line in listed[:2]] == ["done", "done"]
     assert not list((tmp_path / "out").rglob("*.tmp"))
+    assert not list((tmp_path / "out").rglob("*.ckpt"))  # a done cell leaves no checkpoint behind
     # the same command without --cell reruns nothing and collects both cells into the tables
     collected = CliRunner().invoke(cli, tiny_cli(tmp_path, "--no-plot"))
     assert collected.exit_code == 0, collected.output
@@ -154,3 +163,69 @@ def test_two_processes_run_one_cell_each_into_one_folder_at_once(tmp_path):
     rows = read_csv(tmp_path / "out" / "training" / "fig8-9" / "training.csv")
     assert sorted({row["method"] for row in rows}) == ["kaiming", "micheli2024"]
     assert len(rows) == 4  # epochs 0 and 1 of each cell
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "cnn"])
+def test_a_cell_interrupted_in_epoch_3_resumes_to_the_uninterrupted_result(tmp_path, architecture):
+    write_mnist(tmp_path / "MNIST" / "raw")
+    assert_resumes_bit_for_bit(tiny_cell("snntorch", architecture), tmp_path, tmp_path / "cell.ckpt")
+
+
+KILLED = """
+import os, signal, sys
+from snninit_adapters.training import checkpoint
+from snninit_adapters.training.train import train_cell
+from integration._training import tiny_cell
+where, data, path = sys.argv[1:]
+saves = []
+if where == "saving":  # killed between writing the third checkpoint's temporary file and renaming it
+    replace = os.replace
+    def killed_third_time(*args):
+        saves.append(args)
+        if len(saves) == 3:
+            os.kill(os.getpid(), signal.SIGKILL)
+        replace(*args)
+    checkpoint.os.replace = killed_third_time
+def on_epoch(row):
+    if where == "epoch" and row["epoch"] == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+train_cell(tiny_cell("snntorch"), data, checkpoint=path, on_epoch=on_epoch)
+"""
+
+
+@pytest.mark.parametrize(("where", "saved"), [("epoch", 2), ("saving", 1)])
+def test_kill_9_loses_at_most_one_epoch_and_the_resumed_result_is_exact(tmp_path, where, saved):
+    write_mnist(tmp_path / "MNIST" / "raw")
+    path = tmp_path / "cells" / "cell.ckpt"
+    killed = subprocess.run([sys.executable, "-c", KILLED, where, str(tmp_path), str(path)], capture_output=True,
+                            text=True, timeout=300, cwd=Path(__file__).parents[1])  # fmt: skip
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert load_checkpoint(path)[0] == saved
+    assert len(list(path.parent.glob("*.tmp"))) == (where == "saving")  # the write it was killed in
+    resumed = train_cell(tiny_cell("snntorch"), tmp_path, checkpoint=path)
+    assert not list(path.parent.glob("*.tmp"))  # the resumed run clears what the killed writer left
+    assert comparable(resumed) == comparable(train_cell(tiny_cell("snntorch"), tmp_path))
+
+
+def test_a_damaged_checkpoint_is_reported_kept_aside_and_the_cell_starts_afresh(tmp_path):
+    write_mnist(tmp_path / "MNIST" / "raw")
+    config, path = tiny_cell("snntorch"), tmp_path / "cell.ckpt"
+    with pytest.raises(Interrupted):
+        train_cell(config, tmp_path, checkpoint=path, on_epoch=stop_at(3))
+    path.write_bytes(path.read_bytes()[:-1])  # a partial file, as a full disk leaves it
+    rows = []
+    with pytest.warns(CheckpointWarning, match=r"partial .* starts from epoch 0"):
+        result = train_cell(config, tmp_path, checkpoint=path, on_epoch=rows.append)
+    assert [row["epoch"] for row in rows] == [0, 1, 2, 3, 4]
+    assert (tmp_path / "cell.ckpt.corrupt").is_file()
+    assert load_checkpoint(path)[0] == 4
+    assert comparable(result) == comparable(train_cell(config, tmp_path))
+
+
+def test_another_cells_checkpoint_is_refused_before_training(tmp_path):
+    write_mnist(tmp_path / "MNIST" / "raw")
+    path = tmp_path / "cell.ckpt"
+    train_cell(tiny_cell("snntorch", epochs=1), tmp_path, checkpoint=path)
+    with pytest.raises(CheckpointError, match="checkpoint of another cell"):
+        train_cell(tiny_cell("snntorch", seed=1, epochs=1), tmp_path, checkpoint=path, on_epoch=pytest.fail)
+    assert load_checkpoint(path)[1]["cell"]["seed"] == 0  # left as it was

@@ -8,10 +8,12 @@ import torch
 
 from integration._training import (
     assert_learns,
+    assert_resumes_bit_for_bit,
     init_report,
     learning_run,
     needs_fashion,
     silent_start,
+    tiny_cell,
 )
 from snninit_adapters.training import data as data_module
 from snninit_adapters.training.data import load_dataset, read_idx
@@ -85,3 +87,9 @@ def test_cifar_files_torchvision_rejects_are_read_by_the_built_in_reader(folder)
     dataset = load_dataset("cifar10", folder)
     assert dataset.source.startswith("CIFAR-10 python batches")
     np.testing.assert_array_equal(dataset.test.inputs.reshape(4, -1).numpy(), arrays["test_batch"][0])
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "cnn"])
+def test_a_cell_interrupted_in_epoch_3_resumes_to_the_uninterrupted_result(tmp_path, architecture):
+    write_mnist(tmp_path / "MNIST" / "raw")
+    assert_resumes_bit_for_bit(tiny_cell("spikingjelly", architecture), tmp_path, tmp_path / "cell.ckpt")

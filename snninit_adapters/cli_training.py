@@ -56,6 +56,8 @@ __all__ = ["TRAINING_COMMANDS"]
 @click.option("--test-size", type=click.IntRange(1), default=None, help="Fixed random test subset.")
 @click.option("--bin-us", type=click.IntRange(1), default=None, help="N-MNIST bin width in µs [default: 100000].")
 @click.option("--no-plot", is_flag=True, help="Skip the PNG/PDF figures.")
+@click.option("--checkpoint-every", type=click.IntRange(0), default=1, show_default=True,
+              help="Epochs between a cell's checkpoints, from which a rerun resumes it (0: none).")  # fmt: skip
 @click.option("--list-cells", is_flag=True,
               help="Print the grid's cells with their indices and states, and run nothing.")  # fmt: skip
 @click.option("--cell", type=click.IntRange(0), default=None,
@@ -75,6 +77,7 @@ def training(
     architectures: tuple[str, ...],
     seeds: int,
     no_plot: bool,
+    checkpoint_every: int,
     list_cells: bool,
     cell: int | None,
     **overrides: Any,
@@ -84,7 +87,9 @@ def training(
     Every finished cell is stored as it completes; rerunning the same command skips it, and a cell
     that fails is recorded with its error without stopping the others. With --cell, any scheduler
     runs the grid one cell per job, all writing to the same --out; the same command without --cell
-    then writes the tables and figures, rerunning no finished cell.
+    then writes the tables and figures, rerunning no finished cell. Each cell saves its full state
+    every --checkpoint-every epochs; a cell killed part way resumes from its last checkpoint when the
+    command is run again, losing at most that many epochs.
     """
     from snninit_adapters.training import run_training
     from snninit_adapters.training.train import data_dir_default
@@ -94,7 +99,7 @@ def training(
         grid_options = {"quick": quick, "methods": methods or None, "frameworks": frameworks,
                         "seeds": tuple(range(seeds)), "panels": panels, **overrides}  # fmt: skip
         data = data_dir if data_dir is not None else data_dir_default()
-        _one_cell(figure, data, out, device, cell, grid_options)
+        _one_cell(figure, data, out, cell, grid_options, device=device, checkpoint_every=checkpoint_every)
         return
     result = run_training(
         figure,
@@ -110,6 +115,7 @@ def training(
         seeds=tuple(range(seeds)),
         panels=panels,
         plot=not no_plot,
+        checkpoint_every=checkpoint_every,
         **overrides,
     )
     _echo_training(result)
@@ -135,7 +141,9 @@ def _training_panels(
     return panels
 
 
-def _one_cell(figure: int, data_dir: Path, out: Path, device: str, index: int | None, options: Any) -> None:
+def _one_cell(
+    figure: int, data_dir: Path, out: Path, index: int | None, options: Any, *, device: str, checkpoint_every: int
+) -> None:
     """--list-cells (``index`` None): the grid with indices and states; --cell: run that one cell here."""
     from snninit_adapters.training import run_sweep, training_grid
     from snninit_adapters.training.status import format_grid
@@ -151,7 +159,7 @@ def _one_cell(figure: int, data_dir: Path, out: Path, device: str, index: int | 
                                  "(see --list-cells)", param_hint="'--cell'")  # fmt: skip
     config = grid.cells[index]
     outcome = run_sweep([config], out=grid.directory, data_dir=data_dir, backend="serial", device=device,
-                        whole_grid=grid.cells)  # fmt: skip
+                        whole_grid=grid.cells, checkpoint_every=checkpoint_every)  # fmt: skip
     cell, state = config.to_cell(), store.state(config.to_cell())
     if state != "done":  # a nonzero exit, so that the scheduler sees the job fail
         raise click.ClickException(f"cell {index} {state} (traceback: {store.error_path(cell)})")

@@ -127,6 +127,7 @@ def run_training(
     panels: Sequence[tuple[str, str]] | None = None,
     plot: bool = True,
     progress: bool = True,
+    checkpoint_every: int = 1,
     **overrides: Any,
 ) -> TrainingResult:
     """Reproduce a training figure (8, 9 or 10) and write its CSVs, figures and summaries.
@@ -146,6 +147,7 @@ def run_training(
         panels: Figs. 8-9: the (architecture, dataset) panels to run.
         plot: Draw the figures (needs matplotlib).
         progress: Show a progress bar (needs tqdm).
+        checkpoint_every: Epochs between each cell's checkpoints, from which a rerun resumes (0: none).
         **overrides: TrainConfig fields for every cell (epochs, batch_size, depth, width, beta, theta,
             steps, train_size, test_size, ...).
 
@@ -157,7 +159,8 @@ def run_training(
     cells, directory, missing = grid.cells, grid.directory, grid.skipped_datasets
     bar = _progress_bar(len(cells), progress)
     outcome = run_sweep(cells, out=directory, data_dir=data_dir, backend=backend, workers=workers, address=address,
-                        device=device, progress=None if bar is None else _ticker(bar))  # fmt: skip
+                        device=device, progress=None if bar is None else _ticker(bar),
+                        checkpoint_every=checkpoint_every)  # fmt: skip
     if bar is not None:
         bar.close()
     return _write_outputs(figure, outcome, directory, plot, missing)

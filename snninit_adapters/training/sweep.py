@@ -36,6 +36,7 @@ from typing import Any
 import torch
 
 from snninit_adapters.experiments.store import CellStore, read_csv, write_csv_atomic, write_text_atomic
+from snninit_adapters.training.checkpoint import read_header
 from snninit_adapters.training.train import ACTIVITY_COLUMNS, EPOCH_COLUMNS, TrainConfig
 
 __all__ = ["BACKENDS", "SweepOutcome", "TrainingStore", "available_cores", "run_cell_safely", "run_sweep"]
@@ -83,12 +84,17 @@ class TrainingStore(CellStore):
         write_csv_atomic(self.path(cell), epochs, EPOCH_COLUMNS)
         self.error_path(cell).unlink(missing_ok=True)
         self.running_path(cell).unlink(missing_ok=True)
+        self.checkpoint_path(cell).unlink(missing_ok=True)
 
     def write_error(self, cell: Mapping[str, Any], error: str, trace: str) -> None:
         """Record a failed cell (atomically, through a temporary file of this writer's own)."""
         write_text_atomic(self.error_path(cell), json.dumps({"cell": dict(cell), "error": error, "traceback": trace},
                                                            indent=1))  # fmt: skip
         self.running_path(cell).unlink(missing_ok=True)
+
+    def checkpoint_path(self, cell: Mapping[str, Any]) -> Path:
+        """The unfinished cell's last checkpoint (removed when its result is written; kept when it fails)."""
+        return self.directory / f"{self.key(cell)}.ckpt"
 
     def running_path(self, cell: Mapping[str, Any]) -> Path:
         """The marker of a cell handed to a worker and not finished yet."""
@@ -104,15 +110,21 @@ class TrainingStore(CellStore):
         write_text_atomic(self.directory.parent / GRID_FILE, json.dumps([dict(cell) for cell in cells], indent=1))
 
     def state(self, cell: Mapping[str, Any]) -> str:
-        """``"done"``, ``"failed: <the error's first line>"`` or ``"not started"``, from the files alone."""
+        """The cell's state from its files alone (see :mod:`~snninit_adapters.training.status`).
+
+        ``"done"``, ``"failed: <the error's first line>"``, ``"running: ..."``, ``"stopped: ..."`` or
+        ``"not started"``; an unfinished cell's last checkpoint epoch follows in brackets.
+        """
         if self.done(cell):
             return "done"
+        header = read_header(self.checkpoint_path(cell))
+        saved = "" if header is None else f" (checkpoint after epoch {header['epoch']})"
         error = self.read_error(cell)
         if error is not None:
-            return f"failed: {str(error['error']).splitlines()[0] if error['error'] else '(no message)'}"
+            return f"failed: {str(error['error']).splitlines()[0] if error['error'] else '(no message)'}{saved}"
         if self.running_path(cell).is_file():
-            return _running_state(json.loads(self.running_path(cell).read_text()))
-        return "not started"
+            return _running_state(json.loads(self.running_path(cell).read_text())) + saved
+        return "not started" + saved
 
     def read_activity(self, cell: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The stored activity rows of a finished cell."""
@@ -153,21 +165,33 @@ def _resolve(runner: str) -> Callable[..., Any]:
     return function
 
 
-def run_cell_safely(cell: dict[str, Any], data_dir: str, device: str, runner: str = DEFAULT_RUNNER) -> dict[str, Any]:
+def run_cell_safely(
+    cell: dict[str, Any],
+    data_dir: str,
+    device: str,
+    runner: str = DEFAULT_RUNNER,
+    cells: str | None = None,
+    checkpoint_every: int = 1,
+) -> dict[str, Any]:
     """Run one cell; never raise. The worker-side function of every backend.
 
     Args:
         cell: The cell (``TrainConfig.to_cell()``).
         data_dir: The data folder.
         device: Torch device.
-        runner: ``module:function`` that takes ``(TrainConfig, data_dir, device=...)`` and returns a
-            :class:`~snninit_adapters.training.train.CellResult` (the default trains the cell).
+        runner: ``module:function`` that takes ``(TrainConfig, data_dir, device=..., checkpoint=...)`` and
+            returns a :class:`~snninit_adapters.training.train.CellResult` (the default trains the cell).
+        cells: The store's ``cells`` folder, where the cell keeps its checkpoint and resumes from it
+            (None: no checkpoint).
+        checkpoint_every: Epochs between the cell's checkpoints.
 
     Returns:
         ``{"ok": True, "epochs": [...], "activity": [...]}`` or ``{"ok": False, "error": ..., "traceback": ...}``.
     """
     try:
-        result = _resolve(runner)(TrainConfig.from_cell(cell), data_dir, device=device)
+        checkpoint = None if cells is None else TrainingStore(Path(cells).parent).checkpoint_path(cell)
+        result = _resolve(runner)(TrainConfig.from_cell(cell), data_dir, device=device, checkpoint=checkpoint,
+                                  checkpoint_every=checkpoint_every)  # fmt: skip
         return {"ok": True, "epochs": result.epochs, "activity": result.activity, "source": result.source}
     except Exception as error:
         return {"ok": False, "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
@@ -199,12 +223,12 @@ class SweepOutcome:
 
 
 Report = Callable[[dict[str, Any], dict[str, Any]], None]
+CellArgs = tuple[str, str, str, str | None, int]
+"""What every backend passes to :func:`run_cell_safely` after the cell: data, device, runner, cells, interval."""
 Started = Callable[[dict[str, Any]], None]
 
 
-def _local(
-    todo: list[dict[str, Any]], workers: int, args: tuple[str, str, str], report: Report, started: Started
-) -> None:
+def _local(todo: list[dict[str, Any]], workers: int, args: CellArgs, report: Report, started: Started) -> None:
     threads = max(1, available_cores() // workers)
     pending = list(todo)
     context = multiprocessing.get_context("spawn")
@@ -243,7 +267,7 @@ def _died(error: BaseException) -> dict[str, Any]:
 def _ray(
     todo: list[dict[str, Any]],
     workers: int | None,
-    args: tuple[str, str, str],
+    args: CellArgs,
     address: str | None,
     report: Report,
     started: Started,
@@ -291,6 +315,7 @@ def run_sweep(
     runner: str = DEFAULT_RUNNER,
     progress: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
     whole_grid: Sequence[TrainConfig | Mapping[str, Any]] | None = None,
+    checkpoint_every: int = 1,
 ) -> SweepOutcome:
     """Run every unfinished cell of a grid and collect all finished cells' rows.
 
@@ -307,22 +332,23 @@ def run_sweep(
         progress: Called with ``(cell, outcome)`` as each cell finishes.
         whole_grid: The grid that ``cells`` are part of (one job's cell of an array), recorded in
             ``out/grid.json`` for ``snninit experiments status``; default ``cells``.
+        checkpoint_every: Each cell saves its full state to ``cells/<key>.ckpt`` every this many epochs
+            and resumes from it when rerun (0: no checkpoints).
 
     Returns:
         The rows of all finished cells (earlier runs' included) and the errors.
 
     Raises:
-        ValueError: For an unknown backend.
+        ValueError: For an unknown backend or a negative ``checkpoint_every``.
     """
-    if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    grid = [_as_cell(c) for c in cells]
     store = TrainingStore(Path(out))
+    args = _cell_args(backend, data_dir, device, runner, store.directory if checkpoint_every else None,
+                      checkpoint_every)  # fmt: skip
+    grid = [_as_cell(c) for c in cells]
     outcome = SweepOutcome(grid)
     store.write_grid(grid if whole_grid is None else [_as_cell(c) for c in whole_grid])
     todo = [cell for cell in grid if not store.done(cell)]
     outcome.reused = len(grid) - len(todo)
-    args = (str(Path(data_dir)), device, runner)
 
     def report(cell: dict[str, Any], result: dict[str, Any]) -> None:
         if result["ok"]:
@@ -339,11 +365,22 @@ def run_sweep(
     return outcome
 
 
+def _cell_args(
+    backend: str, data_dir: str | os.PathLike[str], device: str, runner: str, cells: Path | None, every: int
+) -> CellArgs:
+    """Check the sweep's options (before anything is written); what every cell is run with."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    if every < 0:
+        raise ValueError(f"checkpoint_every must be >= 0 (0: no checkpoints), got {every}")
+    return str(Path(data_dir)), device, runner, None if cells is None else str(cells), max(every, 1)
+
+
 def _dispatch(
     backend: str,
     todo: list[dict[str, Any]],
     workers: int | None,
-    args: tuple[str, str, str],
+    args: CellArgs,
     address: str | None,
     report: Report,
     started: Started,

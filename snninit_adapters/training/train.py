@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
@@ -22,6 +23,13 @@ import torch
 from snninit_adapters.apply import apply_snn_init
 from snninit_adapters.init import available_methods
 from snninit_adapters.monitor import measure_activity
+from snninit_adapters.training.checkpoint import (
+    CheckpointError,
+    load_checkpoint,
+    restore_rng_states,
+    rng_states,
+    save_checkpoint,
+)
 from snninit_adapters.training.data import DATASETS, NMNIST_BIN_US, Dataset, load_dataset
 from snninit_adapters.training.models import ModelConfig, SpikingClassifier, build_model, spike_count_loss
 
@@ -30,6 +38,7 @@ __all__ = [
     "CELL_COLUMNS",
     "EPOCH_COLUMNS",
     "CellResult",
+    "CheckpointWarning",
     "TrainConfig",
     "data_dir_default",
     "evaluate",
@@ -237,6 +246,33 @@ class _Epochs:
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=t_max)
         self.order = torch.Generator().manual_seed(config.seed)
 
+    def row(self, epoch: int, train: tuple[float, float], seconds: float | None) -> dict[str, Any]:
+        """Test the model: the epoch's row; ``seconds`` None times the test pass itself (epoch 0)."""
+        start = time.perf_counter()
+        test_loss, test_acc = evaluate(self.model, self.data, device=self.device)
+        seconds = time.perf_counter() - start if seconds is None else seconds
+        lr = self.config.lr if epoch == 0 else self.scheduler.get_last_lr()[0]
+        return {**_cell_fields(self.config), "epoch": epoch, "train_loss": train[0], "train_acc": train[1],
+                "test_loss": test_loss, "test_acc": test_acc, "lr": lr, "seconds": seconds}  # fmt: skip
+
+    def state(self) -> dict[str, Any]:
+        """Everything the next epochs depend on: weights, optimiser, schedule, batch order, global RNGs."""
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "order": self.order.get_state(),
+            "rng": rng_states(),
+        }
+
+    def load(self, state: Mapping[str, Any]) -> None:
+        """Continue from :meth:`state`."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.order.set_state(state["order"])
+        restore_rng_states(state["rng"])
+
     def train(self, losses: list[float]) -> tuple[float, float]:
         """One epoch of BPTT over shuffled mini-batches; the mean training loss and accuracy."""
         config, data = self.config, self.data
@@ -267,6 +303,8 @@ def train_cell(
     *,
     device: str = "cpu",
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    checkpoint: str | os.PathLike[str] | None = None,
+    checkpoint_every: int = 1,
 ) -> CellResult:
     """Train one cell and return its per-epoch metrics and its activity at the start of training.
 
@@ -274,7 +312,14 @@ def train_cell(
         config: The cell.
         data_dir: The data folder (see :mod:`snninit_adapters.training.data`).
         device: Torch device (``"cuda"`` on a GPU machine).
-        on_epoch: Called with each epoch's row as soon as it is measured (progress reports).
+        on_epoch: Called with each epoch's row as soon as it is measured (progress reports; a resumed
+            run calls it for the epochs it runs).
+        checkpoint: A file for the cell's full state (see :mod:`~snninit_adapters.training.checkpoint`),
+            saved after every ``checkpoint_every``-th epoch (epoch 0 and the last included). If it holds an
+            intact checkpoint of this cell, training resumes from it; on the CPU the result then equals an
+            uninterrupted run's bit for bit (but for the ``seconds`` column). A damaged one is renamed
+            ``*.corrupt`` with a :class:`CheckpointWarning` and the cell starts afresh.
+        checkpoint_every: Epochs between checkpoints.
 
     Returns:
         The result.
@@ -282,35 +327,58 @@ def train_cell(
     Raises:
         ValueError: For an impossible cell.
         DatasetNotFoundError: If the dataset is not in ``data_dir``.
+        CheckpointError: If ``checkpoint`` holds an intact checkpoint of another cell.
     """
     config.check()
+    if checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     data = load_dataset(config.dataset, data_dir, frames=config.steps, bin_us=config.bin_us,
                         train_size=config.train_size, test_size=config.test_size)  # fmt: skip
     torch.manual_seed(config.seed)
     model = build_model(config.model, data.sample_shape, data.classes).to(device)
-    base = _cell_fields(config)
     result = CellResult(config, source=data.source)
     _initialise(model, data, config, device, result)
     epochs = _Epochs(model, data, config, device)
-
-    def record(epoch: int, train: tuple[float, float], seconds: float | None = None) -> None:
-        """Test the model and add the epoch's row; ``seconds`` None times the test pass itself (epoch 0)."""
+    path = None if checkpoint is None else Path(checkpoint)
+    done = -1 if path is None else _resume(path, config, epochs, result)
+    for epoch in range(done + 1, config.epochs + 1):
         start = time.perf_counter()
-        test_loss, test_acc = evaluate(model, data, device=device)
-        seconds = time.perf_counter() - start if seconds is None else seconds
-        lr = config.lr if epoch == 0 else epochs.scheduler.get_last_lr()[0]
-        row = {**base, "epoch": epoch, "train_loss": train[0], "train_acc": train[1], "test_loss": test_loss,
-               "test_acc": test_acc, "lr": lr, "seconds": seconds}  # fmt: skip
+        train = epochs.train(result.batch_losses) if epoch > 0 else (math.nan, math.nan)
+        row = epochs.row(epoch, train, time.perf_counter() - start if epoch > 0 else None)
         result.epochs.append(row)
         if on_epoch is not None:
             on_epoch(row)
-
-    record(0, (math.nan, math.nan))
-    for epoch in range(1, config.epochs + 1):
-        start = time.perf_counter()
-        train = epochs.train(result.batch_losses)
-        record(epoch, train, time.perf_counter() - start)
+        if path is not None and (epoch % checkpoint_every == 0 or epoch == config.epochs):
+            state = {"cell": config.to_cell(), **epochs.state(), "epochs": result.epochs}
+            save_checkpoint(path, epoch, {**state, "batch_losses": result.batch_losses})
     return result
+
+
+class CheckpointWarning(UserWarning):
+    """A training cell's checkpoint was damaged and is ignored: the cell starts from epoch 0."""
+
+
+def _resume(path: Path, config: TrainConfig, epochs: _Epochs, result: CellResult) -> int:
+    """Load ``path`` into a freshly initialised cell; the last epoch it holds, or -1 for none (or a damaged one)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):  # left by a writer killed mid-save
+        stale.unlink(missing_ok=True)
+    if not path.is_file():
+        return -1
+    try:
+        epoch, state = load_checkpoint(path)
+    except CheckpointError as error:
+        damaged = path.with_name(path.name + ".corrupt")
+        path.replace(damaged)
+        warnings.warn(f"ignoring the checkpoint {path}: {error}; it is kept as {damaged.name} and the cell "
+                      "starts from epoch 0", CheckpointWarning, stacklevel=3)  # fmt: skip
+        return -1
+    if state.get("cell") != config.to_cell():
+        raise CheckpointError(f"{path} is the checkpoint of another cell; give this cell its own file, or delete "
+                              "that one to start this cell afresh")  # fmt: skip
+    epochs.load(state)
+    result.epochs[:] = state["epochs"]
+    result.batch_losses[:] = state["batch_losses"]
+    return epoch
 
 
 def with_overrides(config: TrainConfig, **changes: Any) -> TrainConfig:

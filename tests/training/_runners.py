@@ -2,18 +2,27 @@
 
 import os
 
+from snninit_adapters.training.checkpoint import save_checkpoint
 from snninit_adapters.training.train import CellResult, _cell_fields
 
 
-def fake_train(config, data_dir, device="cpu"):
-    """A deterministic 'training' whose accuracy grows with the epoch; special methods misbehave."""
+def fake_train(config, data_dir, device="cpu", checkpoint=None, checkpoint_every=1):
+    """A deterministic 'training' whose accuracy grows with the epoch; special methods misbehave.
+
+    Given a ``checkpoint`` path it saves an empty state there after every epoch, as train_cell does;
+    ``crash`` saves epoch 1 before it fails.
+    """
     if config.method == "crash":
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, 1, {})
         raise RuntimeError(f"boom in {config.dataset}")
     if config.method == "die":
         os._exit(3)  # the worker process dies without a word
     base = _cell_fields(config)
     result = CellResult(config, source=f"fake data from {data_dir}")
     for epoch in range(config.epochs + 1):
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, epoch, {})
         accuracy = 0.1 + 0.1 * epoch * (2 if config.method == "micheli2024" else 1)
         result.epochs.append(
             {

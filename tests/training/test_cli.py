@@ -37,6 +37,7 @@ def test_training_help_lists_the_options():
         "--framework",
         "--method",
         "--seeds",
+        "--checkpoint-every",
     ):
         assert option in result.output
 

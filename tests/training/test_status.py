@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from snninit_adapters.training.checkpoint import save_checkpoint
 from snninit_adapters.training.status import find_sweeps, format_status, sweep_states
 from snninit_adapters.training.sweep import GRID_FILE, TrainingStore, run_sweep
 from snninit_adapters.training.train import TrainConfig
@@ -32,19 +33,24 @@ def test_status_reads_every_state_from_the_files(tmp_path):
     store.mark_running(grid[2].to_cell())  # handed over by this (live) process
     stale = {"host": socket.gethostname(), "pid": dead_pid(), "started": time.time()}
     store.running_path(grid[3].to_cell()).write_text(json.dumps(stale))
+    save_checkpoint(store.checkpoint_path(grid[3].to_cell()), 7, {})
     states = [state.kind for state in sweep_states(sweep)]
     assert states == ["done", "failed", "running", "stopped", "not started"]
     text = format_status(tmp_path)
     assert text.splitlines()[0] == f"{sweep}: 5 cells: 1 done, 1 failed, 1 running, 1 stopped, 1 not started"
     assert "failed: RuntimeError: boom in mnist" in text
     assert f"stopped: pid {stale['pid']} on {socket.gethostname()}" in text
+    assert "is gone (checkpoint after epoch 7)" in text
     assert store.key(grid[0].to_cell()) not in text  # done cells are counted, not listed
 
 
-def test_a_finished_cell_clears_its_running_marker(tmp_path):
+def test_a_finished_cell_clears_its_running_marker_and_a_failed_one_keeps_its_checkpoint(tmp_path):
     grid = cells("micheli2024", "crash")
     run_sweep(grid, out=tmp_path, data_dir="nowhere", backend="serial", runner=RUNNER)
     assert not list(tmp_path.rglob("*.running.json"))
+    store = TrainingStore(tmp_path)
+    assert not store.checkpoint_path(grid[0].to_cell()).exists()  # done: its checkpoint is gone
+    assert store.state(grid[1].to_cell()) == "failed: RuntimeError: boom in mnist (checkpoint after epoch 1)"
     assert json.loads((tmp_path / GRID_FILE).read_text()) == [c.to_cell() for c in grid]
 
 

@@ -105,3 +105,15 @@ def test_ray_backend_on_a_local_instance(tmp_path, monkeypatch):
     assert outcome.computed == 3
     assert [e["error"] for e in outcome.errors] == ["RuntimeError: boom in mnist"]
     assert {r["seed"] for r in outcome.epochs} == {0, 1}
+
+
+def test_cells_checkpoint_into_the_store_unless_told_not_to(tmp_path):
+    crash = [TrainConfig(dataset="mnist", method="crash")]
+    run_sweep(crash, out=tmp_path / "on", data_dir="nowhere", backend="serial", runner=RUNNER)
+    assert TrainingStore(tmp_path / "on").checkpoint_path(crash[0].to_cell()).is_file()
+    run_sweep(crash, out=tmp_path / "off", data_dir="nowhere", backend="serial", runner=RUNNER, checkpoint_every=0)
+    assert not list((tmp_path / "off").rglob("*.ckpt"))
+    with pytest.raises(ValueError, match="checkpoint_every must be >= 0"):
+        run_sweep(crash, out=tmp_path / "bad", data_dir="nowhere", backend="serial", runner=RUNNER,
+                  checkpoint_every=-1)  # fmt: skip
+    assert not (tmp_path / "bad").exists()  # refused before anything is written
