@@ -147,7 +147,7 @@ def _one_cell(
     """--list-cells (``index`` None): the grid with indices and states; --cell: run that one cell here."""
     from snninit_adapters.training import run_sweep, training_grid
     from snninit_adapters.training.status import format_grid
-    from snninit_adapters.training.sweep import TrainingStore
+    from snninit_adapters.training.store import TrainingStore
 
     grid = training_grid(figure, data_dir=data_dir, out=out, **options)
     if index is None:

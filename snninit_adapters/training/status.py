@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from snninit_adapters.training.sweep import GRID_FILE, TrainingStore
+from snninit_adapters.training.store import GRID_FILE, TrainingStore
 from snninit_adapters.training.train import TrainConfig
 
 __all__ = ["CellState", "find_sweeps", "format_grid", "format_status", "sweep_states"]

@@ -21,13 +21,8 @@ Backends:
 from __future__ import annotations
 
 import concurrent.futures as futures
-import importlib
-import json
 import multiprocessing
 import os
-import socket
-import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,15 +30,13 @@ from typing import Any
 
 import torch
 
-from snninit_adapters.experiments.store import CellStore, read_csv, write_csv_atomic, write_text_atomic
-from snninit_adapters.training.checkpoint import read_header
-from snninit_adapters.training.train import ACTIVITY_COLUMNS, EPOCH_COLUMNS, TrainConfig
+from snninit_adapters.training.store import TrainingStore
+from snninit_adapters.training.train import TrainConfig
+from snninit_adapters.training.worker import DEFAULT_RUNNER, CellArgs, died, run_cell_safely
 
-__all__ = ["BACKENDS", "SweepOutcome", "TrainingStore", "available_cores", "run_cell_safely", "run_sweep"]
+__all__ = ["BACKENDS", "SweepOutcome", "available_cores", "run_sweep"]
 
 BACKENDS = ("local", "serial", "ray")
-DEFAULT_RUNNER = "snninit_adapters.training.train:train_cell"
-GRID_FILE = "grid.json"
 
 
 def available_cores() -> int:
@@ -52,149 +45,6 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not on Linux
         return os.cpu_count() or 1
-
-
-class TrainingStore(CellStore):
-    """Finished training cells: epochs, activity and errors, one file each per cell.
-
-    Args:
-        directory: The sweep's folder; cells go to ``directory / "cells"``.
-    """
-
-    @staticmethod
-    def key(cell: Mapping[str, Any]) -> str:
-        """A stable, readable file name for a cell, from all its parameters."""
-        digest = CellStore.key(cell).rsplit("_", 1)[-1]
-        parts = [str(cell.get(k)) for k in ("dataset", "architecture", "framework", "method") if k in cell]
-        return "_".join([*parts, f"seed{cell.get('seed', 0)}", digest]).replace("/", "-")
-
-    def activity_path(self, cell: Mapping[str, Any]) -> Path:
-        """Where the cell's activity rows are stored."""
-        return self.directory / f"{self.key(cell)}.activity.csv"
-
-    def error_path(self, cell: Mapping[str, Any]) -> Path:
-        """Where a failed cell's error is recorded."""
-        return self.directory / f"{self.key(cell)}.error.json"
-
-    def write_result(
-        self, cell: Mapping[str, Any], epochs: list[dict[str, Any]], activity: list[dict[str, Any]]
-    ) -> None:
-        """Store a finished cell: activity first, then the epochs file that marks it done."""
-        write_csv_atomic(self.activity_path(cell), activity, ACTIVITY_COLUMNS)
-        write_csv_atomic(self.path(cell), epochs, EPOCH_COLUMNS)
-        self.error_path(cell).unlink(missing_ok=True)
-        self.running_path(cell).unlink(missing_ok=True)
-        self.checkpoint_path(cell).unlink(missing_ok=True)
-
-    def write_error(self, cell: Mapping[str, Any], error: str, trace: str) -> None:
-        """Record a failed cell (atomically, through a temporary file of this writer's own)."""
-        write_text_atomic(self.error_path(cell), json.dumps({"cell": dict(cell), "error": error, "traceback": trace},
-                                                           indent=1))  # fmt: skip
-        self.running_path(cell).unlink(missing_ok=True)
-
-    def checkpoint_path(self, cell: Mapping[str, Any]) -> Path:
-        """The unfinished cell's last checkpoint (removed when its result is written; kept when it fails)."""
-        return self.directory / f"{self.key(cell)}.ckpt"
-
-    def running_path(self, cell: Mapping[str, Any]) -> Path:
-        """The marker of a cell handed to a worker and not finished yet."""
-        return self.directory / f"{self.key(cell)}.running.json"
-
-    def mark_running(self, cell: Mapping[str, Any]) -> None:
-        """Record that this process handed the cell to a worker (removed when its result is written)."""
-        marker = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
-        write_text_atomic(self.running_path(cell), json.dumps(marker))
-
-    def write_grid(self, cells: Sequence[Mapping[str, Any]]) -> None:
-        """Record the sweep's grid (``grid.json`` beside ``cells/``) so that its state can be read later."""
-        write_text_atomic(self.directory.parent / GRID_FILE, json.dumps([dict(cell) for cell in cells], indent=1))
-
-    def state(self, cell: Mapping[str, Any]) -> str:
-        """The cell's state from its files alone (see :mod:`~snninit_adapters.training.status`).
-
-        ``"done"``, ``"failed: <the error's first line>"``, ``"running: ..."``, ``"stopped: ..."`` or
-        ``"not started"``; an unfinished cell's last checkpoint epoch follows in brackets.
-        """
-        if self.done(cell):
-            return "done"
-        header = read_header(self.checkpoint_path(cell))
-        saved = "" if header is None else f" (checkpoint after epoch {header['epoch']})"
-        error = self.read_error(cell)
-        if error is not None:
-            return f"failed: {str(error['error']).splitlines()[0] if error['error'] else '(no message)'}{saved}"
-        if self.running_path(cell).is_file():
-            return _running_state(json.loads(self.running_path(cell).read_text())) + saved
-        return "not started" + saved
-
-    def read_activity(self, cell: Mapping[str, Any]) -> list[dict[str, Any]]:
-        """The stored activity rows of a finished cell."""
-        path = self.activity_path(cell)
-        return read_csv(path) if path.is_file() else []
-
-    def read_error(self, cell: Mapping[str, Any]) -> dict[str, Any] | None:
-        """The recorded error of a failed cell, if any."""
-        path = self.error_path(cell)
-        if not path.is_file():
-            return None
-        loaded: dict[str, Any] = json.loads(path.read_text())
-        return loaded
-
-
-def _running_state(marker: Mapping[str, Any]) -> str:
-    """The state of a cell with a running marker: running, or stopped when its process on this host is gone."""
-    since = time.strftime("%Y-%m-%d %H:%M", time.localtime(marker["started"]))
-    where = f"pid {marker['pid']} on {marker['host']}"
-    if marker["host"] == socket.gethostname() and not _alive(int(marker["pid"])):
-        return f"stopped: {where}, started {since}, is gone"
-    return f"running: {where}, since {since}"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # pragma: no cover - another user's process
-        return True
-    return True
-
-
-def _resolve(runner: str) -> Callable[..., Any]:
-    module, _, name = runner.partition(":")
-    function: Callable[..., Any] = getattr(importlib.import_module(module), name)
-    return function
-
-
-def run_cell_safely(
-    cell: dict[str, Any],
-    data_dir: str,
-    device: str,
-    runner: str = DEFAULT_RUNNER,
-    cells: str | None = None,
-    checkpoint_every: int = 1,
-) -> dict[str, Any]:
-    """Run one cell; never raise. The worker-side function of every backend.
-
-    Args:
-        cell: The cell (``TrainConfig.to_cell()``).
-        data_dir: The data folder.
-        device: Torch device.
-        runner: ``module:function`` that takes ``(TrainConfig, data_dir, device=..., checkpoint=...)`` and
-            returns a :class:`~snninit_adapters.training.train.CellResult` (the default trains the cell).
-        cells: The store's ``cells`` folder, where the cell keeps its checkpoint and resumes from it
-            (None: no checkpoint).
-        checkpoint_every: Epochs between the cell's checkpoints.
-
-    Returns:
-        ``{"ok": True, "epochs": [...], "activity": [...]}`` or ``{"ok": False, "error": ..., "traceback": ...}``.
-    """
-    try:
-        checkpoint = None if cells is None else TrainingStore(Path(cells).parent).checkpoint_path(cell)
-        result = _resolve(runner)(TrainConfig.from_cell(cell), data_dir, device=device, checkpoint=checkpoint,
-                                  checkpoint_every=checkpoint_every)  # fmt: skip
-        return {"ok": True, "epochs": result.epochs, "activity": result.activity, "source": result.source}
-    except Exception as error:
-        return {"ok": False, "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
 
 
 def _initialise_worker(threads: int) -> None:
@@ -223,8 +73,6 @@ class SweepOutcome:
 
 
 Report = Callable[[dict[str, Any], dict[str, Any]], None]
-CellArgs = tuple[str, str, str, str | None, int]
-"""What every backend passes to :func:`run_cell_safely` after the cell: data, device, runner, cells, interval."""
 Started = Callable[[dict[str, Any]], None]
 
 
@@ -249,19 +97,11 @@ def _local(todo: list[dict[str, Any]], workers: int, args: CellArgs, report: Rep
                         outcome = future.result()
                     except futures.process.BrokenProcessPool as error:
                         broken = True
-                        outcome = _died(error)
+                        outcome = died(error)
                     report(cell, outcome)
             if broken:  # the pool is unusable: the cells it was running are lost with it
                 for cell in running.values():
-                    report(cell, _died(futures.process.BrokenProcessPool("the pool broke while this cell ran")))
-
-
-def _died(error: BaseException) -> dict[str, Any]:
-    return {
-        "ok": False,
-        "error": f"worker process died ({type(error).__name__}: {error}); out of memory or a crash in native code",
-        "traceback": "".join(traceback.format_exception(error)),
-    }
+                    report(cell, died(futures.process.BrokenProcessPool("the pool broke while this cell ran")))
 
 
 def _ray(
@@ -299,7 +139,7 @@ def _ray(
             try:
                 outcome = ray.get(reference)
             except Exception as error:  # the worker died (ray.exceptions.WorkerCrashedError, ...)
-                outcome = _died(error)
+                outcome = died(error)
             report(cell, outcome)
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from snninit_adapters.training.checkpoint import save_checkpoint
 from snninit_adapters.training.status import find_sweeps, format_status, sweep_states
-from snninit_adapters.training.sweep import GRID_FILE, TrainingStore, run_sweep
+from snninit_adapters.training.store import GRID_FILE, TrainingStore
+from snninit_adapters.training.sweep import run_sweep
 from snninit_adapters.training.train import TrainConfig
 
 RUNNER = "tests.training._runners:fake_train"

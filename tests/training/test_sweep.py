@@ -4,8 +4,10 @@ import os
 
 import pytest
 
-from snninit_adapters.training.sweep import TrainingStore, run_cell_safely, run_sweep
+from snninit_adapters.training.store import TrainingStore
+from snninit_adapters.training.sweep import run_sweep
 from snninit_adapters.training.train import EPOCH_COLUMNS, TrainConfig
+from snninit_adapters.training.worker import run_cell_safely
 
 RUNNER = "tests.training._runners:fake_train"
 
