@@ -79,11 +79,15 @@ def tiny_cell(framework: str, architecture: str = "mlp", **changes) -> TrainConf
     return TrainConfig(dataset="mnist", architecture=architecture, framework=framework, **{**fields, **changes})
 
 
+def comparable_rows(rows) -> list:
+    """Epoch rows with NaN made equal to itself and the timing left out."""
+    return [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items() if k != "seconds"}
+            for row in rows]  # fmt: skip
+
+
 def comparable(result) -> tuple:
-    """A cell's results with NaN made equal to itself and the timing left out: what a resumed run must repeat."""
-    rows = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items() if k != "seconds"}
-            for row in result.epochs]  # fmt: skip
-    return rows, result.batch_losses, result.activity, result.init_report
+    """A cell's results, NaN made equal to itself and the timing left out: what a resumed run must repeat."""
+    return comparable_rows(result.epochs), result.batch_losses, result.activity, result.init_report
 
 
 def stop_at(epoch: int):

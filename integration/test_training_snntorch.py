@@ -1,9 +1,11 @@
 """The training experiments with snnTorch (the paper's framework): real learning signals, sweeps end to end."""
 
 import math
+import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from integration._training import (
     assert_learns,
     assert_resumes_bit_for_bit,
     comparable,
+    comparable_rows,
     init_report,
     learning_run,
     needs_fashion,
@@ -29,7 +32,7 @@ from snninit_adapters.cli import cli
 from snninit_adapters.experiments.store import read_csv
 from snninit_adapters.training import data as data_module
 from snninit_adapters.training import run_training
-from snninit_adapters.training.checkpoint import CheckpointError, load_checkpoint
+from snninit_adapters.training.checkpoint import CheckpointError, load_checkpoint, read_header
 from snninit_adapters.training.models import ModelConfig, atan_spike, build_model
 from snninit_adapters.training.train import CheckpointWarning, TrainConfig, train_cell
 from tests.training._files import tiny_cli, write_mnist
@@ -229,3 +232,51 @@ def test_another_cells_checkpoint_is_refused_before_training(tmp_path):
     with pytest.raises(CheckpointError, match="checkpoint of another cell"):
         train_cell(tiny_cell("snntorch", seed=1, epochs=1), tmp_path, checkpoint=path, on_epoch=pytest.fail)
     assert load_checkpoint(path)[1]["cell"]["seed"] == 0  # left as it was
+
+
+def test_the_submitit_backend_runs_the_grid_as_an_array_with_the_serial_backends_results(tmp_path):
+    pytest.importorskip("submitit")
+    write_mnist(tmp_path / "data" / "MNIST" / "raw")
+    runs = {}
+    for backend in ("serial", "submitit"):
+        out = tmp_path / backend
+        args = [*tiny_cli(tmp_path, "--backend", backend, "--slurm-cluster", "local", "--no-plot")]
+        args[args.index("--out") + 1] = str(out)
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        assert "cells: 2 run, 0 reused from an earlier run, 0 failed" in result.output
+        runs[backend] = read_csv(out / "training" / "fig8-9" / "training.csv")
+    assert comparable_rows(runs["submitit"]) == comparable_rows(runs["serial"])
+
+
+def test_a_preempted_slurm_task_is_requeued_and_its_cell_ends_as_if_never_stopped(tmp_path):
+    pytest.importorskip("submitit")
+    import json
+
+    from snninit_adapters.training.slurm import CellJob, SlurmResources
+    from snninit_adapters.training.store import TrainingStore
+
+    write_mnist(tmp_path / "MNIST" / "raw")
+    config = tiny_cell("snntorch", epochs=40)
+    store, cell = TrainingStore(tmp_path / "sweep"), config.to_cell()
+    args = (str(tmp_path), "cpu", "snninit_adapters.training.train:train_cell", str(store.directory), 1)
+    job = (
+        SlurmResources(cluster="local")
+        .executor(tmp_path / "submitit", 1)
+        .submit(CellJob(args, str(tmp_path / "sweep")), cell)
+    )
+    path, start = store.checkpoint_path(cell), time.monotonic()
+    while (read_header(path) or {}).get("epoch", -1) < 2:
+        assert time.monotonic() - start < 120, "no checkpoint after epoch 2"
+        assert not job.done(), "the task ended before epoch 2's checkpoint was seen"
+        time.sleep(0.02)
+    saved = load_checkpoint(path)[1]["epochs"]  # epochs 0 to 2 or later, with their timings
+    os.kill(json.loads(store.running_path(cell).read_text())["pid"], signal.SIGUSR2)  # as SLURM before a timeout
+    outcome = job.result()
+    assert "Requeued job" in job.stdout() + job.stderr()
+    assert outcome["ok"], outcome
+    # the requeued task resumed: the epochs it did not rerun keep the timings measured before the signal
+    assert [row["seconds"] for row in outcome["epochs"][: len(saved)]] == [row["seconds"] for row in saved]
+    uninterrupted = train_cell(config, tmp_path)
+    assert comparable_rows(outcome["epochs"]) == comparable_rows(uninterrupted.epochs)
+    assert outcome["activity"] == uninterrupted.activity

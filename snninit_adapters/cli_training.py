@@ -6,6 +6,7 @@ runs when it runs, so that ``snninit --help`` stays quick.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,63 @@ from snninit_adapters.backends import FRAMEWORKS
 __all__ = ["TRAINING_COMMANDS"]
 
 
+def _slurm_options(command: Callable[..., None]) -> Callable[..., None]:
+    """The options of the submitit backend's tasks (each one cell); they reach ``training`` as ``slurm_*``."""
+    options = [
+        click.option("--slurm-partition", default=None, help="submitit: the SLURM partition [default: the cluster's]."),
+        click.option(
+            "--slurm-time",
+            type=click.IntRange(1),
+            default=720,
+            show_default=True,
+            help="submitit: minutes per task; one that runs out is requeued and resumes.",
+        ),
+        click.option(
+            "--slurm-gpus",
+            type=click.IntRange(0),
+            default=None,
+            help="submitit: GPUs per task [default: 1 with --device cuda, else 0].",
+        ),
+        click.option(
+            "--slurm-cpus", type=click.IntRange(1), default=1, show_default=True, help="submitit: CPUs per task."
+        ),
+        click.option(
+            "--slurm-mem-gb",
+            type=click.FloatRange(0, min_open=True),
+            default=None,
+            help="submitit: memory per task in GB [default: the partition's].",
+        ),
+        click.option(
+            "--slurm-requeues",
+            type=click.IntRange(0),
+            default=3,
+            show_default=True,
+            help="submitit: requeues of a task after a timeout or a preemption.",
+        ),
+        click.option(
+            "--slurm-cluster",
+            type=click.Choice(["slurm", "local", "debug"]),
+            default=None,
+            help="submitit: local runs the tasks as processes here (a rehearsal) [default: SLURM where "
+            "sbatch is found].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _slurm_resources(options: dict[str, Any], device: str) -> Any:
+    """Take the ``slurm_*`` options out of ``options``: the submitit backend's SlurmResources."""
+    from snninit_adapters.training.slurm import SlurmResources
+
+    gpus = options.pop("slurm_gpus")
+    return SlurmResources(partition=options.pop("slurm_partition"), time_min=options.pop("slurm_time"),
+                          gpus=(1 if device.startswith("cuda") else 0) if gpus is None else gpus,
+                          cpus=options.pop("slurm_cpus"), mem_gb=options.pop("slurm_mem_gb"),
+                          max_requeues=options.pop("slurm_requeues"), cluster=options.pop("slurm_cluster"))  # fmt: skip
+
+
 @click.command(short_help="Training on real data: Figs. 8-10.")
 @click.option("--figure", type=click.IntRange(8, 10), required=True,
               help="8 (train accuracy) or 9 (test accuracy) of the same runs, or 10 (robustness).")  # fmt: skip
@@ -24,8 +82,9 @@ __all__ = ["TRAINING_COMMANDS"]
               )  # fmt: skip
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
               show_default=True, help="Output folder.")  # fmt: skip
-@click.option("--backend", type=click.Choice(["local", "serial", "ray"]), default="local", show_default=True,
-              help="local: a process pool; serial: this process; ray: a Ray cluster (--address).")  # fmt: skip
+@click.option("--backend", type=click.Choice(["local", "serial", "ray", "submitit"]), default="local",
+              show_default=True, help="local: a process pool; serial: this process; ray: a Ray cluster "
+              "(--address); submitit: a SLURM job array (--slurm-*).")  # fmt: skip
 @click.option("--address", default=None, help="Ray cluster address (default: start a local Ray).")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Cells at once [default: the cores].")
 @click.option("--device", default="cpu", show_default=True, help="Torch device of every cell (cuda on a GPU).")
@@ -62,6 +121,7 @@ __all__ = ["TRAINING_COMMANDS"]
               help="Print the grid's cells with their indices and states, and run nothing.")  # fmt: skip
 @click.option("--cell", type=click.IntRange(0), default=None,
               help="Run only the cell with this index (one job of an array, e.g. sbatch --array).")  # fmt: skip
+@_slurm_options
 def training(
     figure: int,
     data_dir: Path | None,
@@ -94,6 +154,7 @@ def training(
     from snninit_adapters.training import run_training
     from snninit_adapters.training.train import data_dir_default
 
+    slurm = _slurm_resources(overrides, device)
     panels = _training_panels(figure, datasets, architectures, overrides)
     if list_cells or cell is not None:
         grid_options = {"quick": quick, "methods": methods or None, "frameworks": frameworks,
@@ -116,6 +177,7 @@ def training(
         panels=panels,
         plot=not no_plot,
         checkpoint_every=checkpoint_every,
+        slurm=slurm,
         **overrides,
     )
     _echo_training(result)

@@ -14,6 +14,7 @@ from snninit_adapters.training.claims import summarise_training
 from snninit_adapters.training.curves import plot_training
 from snninit_adapters.training.data import DatasetNotFoundError, available, describe
 from snninit_adapters.training.grids import figure_grid
+from snninit_adapters.training.slurm import SlurmResources
 from snninit_adapters.training.sweep import SweepOutcome, run_sweep
 from snninit_adapters.training.train import ACTIVITY_COLUMNS, EPOCH_COLUMNS, TrainConfig
 
@@ -128,6 +129,7 @@ def run_training(
     plot: bool = True,
     progress: bool = True,
     checkpoint_every: int = 1,
+    slurm: SlurmResources | None = None,
     **overrides: Any,
 ) -> TrainingResult:
     """Reproduce a training figure (8, 9 or 10) and write its CSVs, figures and summaries.
@@ -136,7 +138,7 @@ def run_training(
         figure: 8 (train accuracy) or 9 (test accuracy) of the same sweep, or 10 (robustness).
         data_dir: The data folder (see :mod:`snninit_adapters.training.data`).
         out: Output folder; the figure's files go to ``out/training/fig8-9/`` or ``out/training/fig10/``.
-        backend: ``"local"`` (process pool), ``"serial"`` or ``"ray"``.
+        backend: ``"local"`` (process pool), ``"serial"``, ``"ray"`` or ``"submitit"`` (a SLURM job array).
         workers: Cells at once (default: the cores).
         address: Ray cluster address.
         device: Torch device of the cells.
@@ -148,6 +150,7 @@ def run_training(
         plot: Draw the figures (needs matplotlib).
         progress: Show a progress bar (needs tqdm).
         checkpoint_every: Epochs between each cell's checkpoints, from which a rerun resumes (0: none).
+        slurm: The submitit backend's resources per cell.
         **overrides: TrainConfig fields for every cell (epochs, batch_size, depth, width, beta, theta,
             steps, train_size, test_size, ...).
 
@@ -160,7 +163,7 @@ def run_training(
     bar = _progress_bar(len(cells), progress)
     outcome = run_sweep(cells, out=directory, data_dir=data_dir, backend=backend, workers=workers, address=address,
                         device=device, progress=None if bar is None else _ticker(bar),
-                        checkpoint_every=checkpoint_every)  # fmt: skip
+                        checkpoint_every=checkpoint_every, slurm=slurm)  # fmt: skip
     if bar is not None:
         bar.close()
     return _write_outputs(figure, outcome, directory, plot, missing)

@@ -74,7 +74,7 @@ class TrainingStore(CellStore):
 
     def mark_running(self, cell: Mapping[str, Any]) -> None:
         """Record that this process handed the cell to a worker (removed when its result is written)."""
-        marker = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
+        marker = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time(), "job": _slurm_job()}
         write_text_atomic(self.running_path(cell), json.dumps(marker))
 
     def write_grid(self, cells: Sequence[Mapping[str, Any]]) -> None:
@@ -115,7 +115,7 @@ class TrainingStore(CellStore):
 def _running_state(marker: Mapping[str, Any]) -> str:
     """The state of a cell with a running marker: running, or stopped when its process on this host is gone."""
     since = time.strftime("%Y-%m-%d %H:%M", time.localtime(marker["started"]))
-    where = f"pid {marker['pid']} on {marker['host']}"
+    where = f"pid {marker['pid']} on {marker['host']}" + (f" (SLURM job {marker['job']})" if marker.get("job") else "")
     if marker["host"] == socket.gethostname() and not _alive(int(marker["pid"])):
         return f"stopped: {where}, started {since}, is gone"
     return f"running: {where}, since {since}"
@@ -129,3 +129,9 @@ def _alive(pid: int) -> bool:
     except PermissionError:  # pragma: no cover - another user's process
         return True
     return True
+
+
+def _slurm_job() -> str | None:
+    """The SLURM job (``<array job>_<task>`` for a task of an array) this process runs in, if any."""
+    array, task = os.environ.get("SLURM_ARRAY_JOB_ID"), os.environ.get("SLURM_ARRAY_TASK_ID")
+    return f"{array}_{task}" if array and task else os.environ.get("SLURM_JOB_ID")

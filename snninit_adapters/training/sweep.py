@@ -1,4 +1,4 @@
-"""Run a grid of training cells on this machine (a process pool) or on a Ray cluster, resumably.
+"""Run a grid of training cells on this machine (a process pool), on a Ray cluster or on SLURM, resumably.
 
 Every finished cell is written atomically as it completes (``cells/<key>.csv`` for its epochs,
 ``cells/<key>.activity.csv`` for its activity at the start of training), and a rerun skips finished
@@ -16,6 +16,11 @@ Backends:
   Ray instance), each asking for one CPU (or one GPU with ``device="cuda"``). Needs the ``ray`` extra.
   The driver writes the results, so the workers need the data folder at the same path but no shared
   output folder.
+- ``submitit``: the cells as one SLURM job array (:mod:`~snninit_adapters.training.slurm`); each task
+  writes its own results into the shared output folder, and is requeued and resumed on a timeout.
+
+Each cell keeps a checkpoint in ``cells/<key>.ckpt`` (every ``checkpoint_every`` epochs) and a rerun
+resumes it from there.
 """
 
 from __future__ import annotations
@@ -30,13 +35,14 @@ from typing import Any
 
 import torch
 
+from snninit_adapters.training.slurm import SlurmResources, run_array
 from snninit_adapters.training.store import TrainingStore
 from snninit_adapters.training.train import TrainConfig
 from snninit_adapters.training.worker import DEFAULT_RUNNER, CellArgs, died, run_cell_safely
 
 __all__ = ["BACKENDS", "SweepOutcome", "available_cores", "run_sweep"]
 
-BACKENDS = ("local", "serial", "ray")
+BACKENDS = ("local", "serial", "ray", "submitit")
 
 
 def available_cores() -> int:
@@ -156,6 +162,7 @@ def run_sweep(
     progress: Callable[[dict[str, Any], dict[str, Any]], None] | None = None,
     whole_grid: Sequence[TrainConfig | Mapping[str, Any]] | None = None,
     checkpoint_every: int = 1,
+    slurm: SlurmResources | None = None,
 ) -> SweepOutcome:
     """Run every unfinished cell of a grid and collect all finished cells' rows.
 
@@ -163,7 +170,7 @@ def run_sweep(
         cells: The grid (TrainConfig or its dict).
         out: The sweep's folder (cells go to ``out/cells``).
         data_dir: The data folder (the same path on every worker).
-        backend: ``"local"``, ``"serial"`` or ``"ray"``.
+        backend: ``"local"``, ``"serial"``, ``"ray"`` or ``"submitit"`` (a SLURM job array).
         workers: Cells at once (default: the cores available, at most the cells to run; Ray: the
             cluster's CPUs, or GPUs with ``device="cuda"``).
         address: Ray only: the cluster's address (None or ``"local"``: a local instance).
@@ -174,6 +181,7 @@ def run_sweep(
             ``out/grid.json`` for ``snninit experiments status``; default ``cells``.
         checkpoint_every: Each cell saves its full state to ``cells/<key>.ckpt`` every this many epochs
             and resumes from it when rerun (0: no checkpoints).
+        slurm: The submitit backend only: each task's resources (default :class:`SlurmResources`'s).
 
     Returns:
         The rows of all finished cells (earlier runs' included) and the errors.
@@ -190,8 +198,20 @@ def run_sweep(
     todo = [cell for cell in grid if not store.done(cell)]
     outcome.reused = len(grid) - len(todo)
 
+    if todo:
+        report = _reporter(store, outcome, progress)
+        _dispatch(backend, todo, workers, args, report, store, address=address, slurm=slurm)
+    _collect(store, outcome)
+    return outcome
+
+
+def _reporter(store: TrainingStore, outcome: SweepOutcome, progress: Report | None) -> Report:
+    """What to do with each cell's outcome as it arrives: store it (unless its task did), count it, tell."""
+
     def report(cell: dict[str, Any], result: dict[str, Any]) -> None:
-        if result["ok"]:
+        if result.get("stored"):  # a submitit task stored its own outcome
+            pass
+        elif result["ok"]:
             store.write_result(cell, result["epochs"], result["activity"])
         else:
             store.write_error(cell, result["error"], result["traceback"])
@@ -199,10 +219,7 @@ def run_sweep(
         if progress is not None:
             progress(cell, result)
 
-    if todo:
-        _dispatch(backend, todo, workers, args, address, report, store.mark_running)
-    _collect(store, outcome)
-    return outcome
+    return report
 
 
 def _cell_args(
@@ -221,19 +238,26 @@ def _dispatch(
     todo: list[dict[str, Any]],
     workers: int | None,
     args: CellArgs,
-    address: str | None,
     report: Report,
-    started: Started,
+    store: TrainingStore,
+    *,
+    address: str | None,
+    slurm: SlurmResources | None,
 ) -> None:
-    """Run the cells on the backend, calling ``started`` as each is handed over and ``report`` as each ends."""
+    """Run the cells on the backend, marking each running as it is handed over and reporting each as it ends.
+
+    A submitit task marks its cell itself, on its node, once SLURM starts it.
+    """
     if backend == "serial":
         for cell in todo:
-            started(cell)
+            store.mark_running(cell)
             report(cell, run_cell_safely(cell, *args))
     elif backend == "local":
-        _local(todo, min(workers or available_cores(), len(todo)), args, report, started)
+        _local(todo, min(workers or available_cores(), len(todo)), args, report, store.mark_running)
+    elif backend == "ray":
+        _ray(todo, workers, args, address, report, store.mark_running)
     else:
-        _ray(todo, workers, args, address, report, started)
+        run_array(todo, workers, args, store, slurm or SlurmResources(), report)
 
 
 def _as_cell(cell: TrainConfig | Mapping[str, Any]) -> dict[str, Any]:

@@ -93,20 +93,37 @@ def test_unknown_backend_is_rejected(tmp_path):
         run_sweep([], out=tmp_path, data_dir="x", backend="slurm")
 
 
+def _files(folder):
+    """Every file a sweep wrote, but submitit's own scripts and logs."""
+    return {str(path.relative_to(folder)): path.read_bytes() for path in sorted(folder.rglob("*"))
+            if path.is_file() and "submitit" not in path.relative_to(folder).parts}  # fmt: skip
+
+
 @pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed (the 'ray' extra)")
-def test_ray_backend_on_a_local_instance(tmp_path, monkeypatch):
+@pytest.mark.skipif(importlib.util.find_spec("submitit") is None, reason="no submitit (the 'slurm' extra)")
+def test_every_backend_runs_the_same_cell_function_and_writes_the_same_files(tmp_path, monkeypatch):
     import ray
 
+    from snninit_adapters.training.slurm import SlurmResources
+
+    cells = [*grid("micheli2024", epochs=1), TrainConfig(dataset="mnist", method="crash")]
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [os.getcwd(), os.environ.get("PYTHONPATH")])))
-    ray.init(local_mode=False, num_cpus=1, include_dashboard=False, log_to_driver=False)
-    try:
-        cells = [*grid("micheli2024", epochs=1), TrainConfig(dataset="mnist", method="crash")]
-        outcome = run_sweep(cells, out=tmp_path, data_dir="nowhere", backend="ray", workers=1, runner=RUNNER)
-    finally:
-        ray.shutdown()
-    assert outcome.computed == 3
-    assert [e["error"] for e in outcome.errors] == ["RuntimeError: boom in mnist"]
-    assert {r["seed"] for r in outcome.epochs} == {0, 1}
+    written = {}
+    for backend in ("serial", "local", "ray", "submitit"):
+        if backend == "ray":
+            ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+        try:
+            outcome = run_sweep(cells, out=tmp_path / backend, data_dir="nowhere", backend=backend, workers=1,
+                                runner=RUNNER, slurm=SlurmResources(cluster="local", time_min=10))  # fmt: skip
+        finally:
+            if backend == "ray":
+                ray.shutdown()
+        assert outcome.computed == 3, backend
+        assert [e["error"] for e in outcome.errors] == ["RuntimeError: boom in mnist"], backend
+        written[backend] = _files(tmp_path / backend)
+    assert len(written["serial"]) == 2 * 2 + 2 + 1  # epochs and activity of 2 cells; the error and checkpoint; grid
+    for backend in ("local", "ray", "submitit"):
+        assert written[backend] == written["serial"], backend
 
 
 def test_cells_checkpoint_into_the_store_unless_told_not_to(tmp_path):
