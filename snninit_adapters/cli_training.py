@@ -84,7 +84,7 @@ def _slurm_resources(options: dict[str, Any], device: str) -> Any:
               show_default=True, help="Output folder.")  # fmt: skip
 @click.option("--backend", type=click.Choice(["local", "serial", "ray", "submitit"]), default="local",
               show_default=True, help="local: a process pool; serial: this process; ray: a Ray cluster "
-              "(--address); submitit: a SLURM job array (--slurm-*).")  # fmt: skip
+              "(--address); submitit: a SLURM job array (see the --slurm options).")  # fmt: skip
 @click.option("--address", default=None, help="Ray cluster address (default: start a local Ray).")
 @click.option("--workers", type=click.IntRange(1), default=None, help="Cells at once [default: the cores].")
 @click.option("--device", default="cpu", show_default=True, help="Torch device of every cell (cuda on a GPU).")
