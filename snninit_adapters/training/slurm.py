@@ -121,5 +121,6 @@ def run_array(
         try:
             outcome = job.result()
         except Exception as error:  # the task died: killed, out of memory, or timed out too often
-            outcome = died(error)
+            outcome = died(error, f"cancelled, out of memory, or out of time more than {resources.max_requeues} "
+                                  f"times; its log is in {executor.folder}")  # fmt: skip
         report(cells[job.job_id], outcome)

@@ -60,10 +60,14 @@ def run_cell_safely(
         return {"ok": False, "error": f"{type(error).__name__}: {error}", "traceback": traceback.format_exc()}
 
 
-def died(error: BaseException) -> dict[str, Any]:
-    """The outcome of a cell whose worker process died (it could not report one itself)."""
+def died(error: BaseException, likely: str = "out of memory or a crash in native code") -> dict[str, Any]:
+    """The outcome of a cell whose worker process died (it could not report one itself), with ``likely`` causes.
+
+    The error is one line (the exception's first); its whole text is in the traceback.
+    """
+    first = next(iter(str(error).splitlines()), "")
     return {
         "ok": False,
-        "error": f"worker process died ({type(error).__name__}: {error}); out of memory or a crash in native code",
+        "error": f"worker process died ({type(error).__name__}: {first}); {likely}",
         "traceback": "".join(traceback.format_exception(error)),
     }

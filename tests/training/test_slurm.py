@@ -33,6 +33,7 @@ def test_the_array_stores_every_cell_and_a_dead_task_as_failed(tmp_path):
     assert states[0] == "done"
     assert states[1] == "failed: RuntimeError: boom in mnist (checkpoint after epoch 1)"
     assert states[2].startswith("failed: worker process died")  # os._exit in the task: the driver records it
+    assert states[2].endswith(f"out of time more than 3 times; its log is in {tmp_path / 'submitit'}")
     assert len(outcome.epochs) == 3
     assert (tmp_path / "submitit").is_dir()  # submitit's scripts and logs, beside cells/
 
