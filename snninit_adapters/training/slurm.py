@@ -88,10 +88,7 @@ class CellJob:
         store = TrainingStore(Path(self.sweep))
         store.mark_running(cell)
         outcome = run_cell_safely(cell, *self.args)
-        if outcome["ok"]:
-            store.write_result(cell, outcome["epochs"], outcome["activity"])
-        else:
-            store.write_error(cell, outcome["error"], outcome["traceback"])
+        store.write_outcome(cell, outcome)
         return {**outcome, "stored": True}
 
     def checkpoint(self, cell: dict[str, Any]) -> Any:

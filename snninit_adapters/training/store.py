@@ -64,6 +64,13 @@ class TrainingStore(CellStore):
                                                            indent=1))  # fmt: skip
         self.running_path(cell).unlink(missing_ok=True)
 
+    def write_outcome(self, cell: Mapping[str, Any], outcome: Mapping[str, Any]) -> None:
+        """Store what :func:`~snninit_adapters.training.worker.run_cell_safely` returned: a result or an error."""
+        if outcome["ok"]:
+            self.write_result(cell, outcome["epochs"], outcome["activity"])
+        else:
+            self.write_error(cell, outcome["error"], outcome["traceback"])
+
     def checkpoint_path(self, cell: Mapping[str, Any]) -> Path:
         """The unfinished cell's last checkpoint (removed when its result is written; kept when it fails)."""
         return self.directory / f"{self.key(cell)}.ckpt"

@@ -209,12 +209,8 @@ def _reporter(store: TrainingStore, outcome: SweepOutcome, progress: Report | No
     """What to do with each cell's outcome as it arrives: store it (unless its task did), count it, tell."""
 
     def report(cell: dict[str, Any], result: dict[str, Any]) -> None:
-        if result.get("stored"):  # a submitit task stored its own outcome
-            pass
-        elif result["ok"]:
-            store.write_result(cell, result["epochs"], result["activity"])
-        else:
-            store.write_error(cell, result["error"], result["traceback"])
+        if not result.get("stored"):  # a submitit task stores its own outcome
+            store.write_outcome(cell, result)
         outcome.computed += 1
         if progress is not None:
             progress(cell, result)
