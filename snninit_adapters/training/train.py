@@ -349,13 +349,18 @@ def train_cell(
         if on_epoch is not None:
             on_epoch(row)
         if path is not None and (epoch % checkpoint_every == 0 or epoch == config.epochs):
-            state = {"cell": config.to_cell(), **epochs.state(), "epochs": result.epochs}
-            save_checkpoint(path, epoch, {**state, "batch_losses": result.batch_losses})
+            _save(path, epoch, config, epochs, result)
     return result
 
 
 class CheckpointWarning(UserWarning):
     """A training cell's checkpoint was damaged and is ignored: the cell starts from epoch 0."""
+
+
+def _save(path: Path, epoch: int, config: TrainConfig, epochs: _Epochs, result: CellResult) -> None:
+    """Checkpoint the cell after ``epoch``: what :func:`_resume` reads back."""
+    rows = {"epochs": result.epochs, "batch_losses": result.batch_losses}
+    save_checkpoint(path, epoch, {"cell": config.to_cell(), **epochs.state(), **rows})
 
 
 def _resume(path: Path, config: TrainConfig, epochs: _Epochs, result: CellResult) -> int:
