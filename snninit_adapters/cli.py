@@ -75,16 +75,19 @@ if click is not None:
         raise click.UsageError(f"inspect is a top-level command: snninit inspect {' '.join(arguments) or 'TARGET'}")
 
     @experiments.command(short_help="Activity propagation through deep networks: Figs. 2-7 and T1.")
-    @click.option("--figure", "figures", type=click.Choice(["2", "3", "4", "5", "6", "7", "T1"]), multiple=True,
-                  required=True, help="Figure to reproduce (2-7, or T1: the temporal grid beyond the paper); "
-                                      "repeat for several.")  # fmt: skip
+    @click.option("--figure", "figures", type=click.Choice(["2", "3", "4", "5", "6", "7", "T1", "all"]),
+                  multiple=True, required=True,
+                  help="Figure to reproduce (2-7, or T1: the temporal grid beyond the paper; all: every figure "
+                       "the backend runs); repeat for several.")  # fmt: skip
     @click.option("--backend", type=click.Choice(["reference", "exact", *FRAMEWORKS]),
                   default="reference", show_default=True,
                   help="reference: plain PyTorch; exact: the finite-width law (Figs. 2-4); "
                        "otherwise the framework's own layers and neurons.")  # fmt: skip
     @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("results"),
                   show_default=True, help="Output folder.")  # fmt: skip
-    @click.option("--quick", is_flag=True, help="Small settings: 20 layers, narrower layers, 3 runs, <= 5 steps.")
+    @click.option("--quick/--full", default=False,
+                  help="--quick: small settings (20 layers, 3 runs, <= 5 steps); --full (default): the paper's. "
+                       "The last one given wins.")  # fmt: skip
     @click.option("--runs", type=click.IntRange(1), default=None, help="Runs per setting (default: the paper's).")
     @click.option("--seed", type=int, default=0, show_default=True, help="Base seed.")
     @click.option("--device", default="cpu", show_default=True, help="Torch device for the reference backend.")
@@ -106,6 +109,8 @@ if click is not None:
         from snninit_adapters.experiments import run_propagation
         from snninit_adapters.experiments.temporal import run_temporal_grid
 
+        if "all" in figures:
+            figures = ("2", "3", "4") if backend == "exact" else ("2", "3", "4", "5", "6", "7", "T1")
         for figure in figures:
             if figure == "T1":
                 if backend == "exact":
@@ -121,6 +126,34 @@ if click is not None:
             for path in result.figures:
                 click.echo(f"figure: {path}")
             click.echo(f"summary: {result.summary_path}")
+
+    @experiments.command(short_help="The paper's claims on every backend: one table from a results folder.")
+    @click.argument("results", type=click.Path(file_okay=False, path_type=Path), default=Path("results"))
+    @click.option("--expect", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+                  help="An earlier claims.csv: exit with status 1, listing them, if any verdict changed.")  # fmt: skip
+    def claims(results: Path, expect: Path | None) -> None:
+        """Check every claim of the paper (Figs. 2-10) on each backend's results in RESULTS.
+
+        Reads what the propagation and training commands wrote there and writes RESULTS/claims.md (the
+        verdicts with the measured numbers and tolerances) and RESULTS/claims.csv (one row per claim and
+        backend).
+        """
+        from snninit_adapters.experiments.claims_table import claims_table, compare, write_claims_table
+        from snninit_adapters.experiments.store import read_csv
+
+        if not results.is_dir():
+            raise click.UsageError(f"{results} is not a folder: pass the --out folder of the experiments")
+        table = claims_table(results)
+        markdown, csv_path = write_claims_table(table, results)
+        click.echo(table.console())
+        click.echo(f"table: {markdown}\ntable: {csv_path}")
+        if expect is not None:
+            changes = compare(table, read_csv(expect))
+            for line in changes:
+                click.echo(f"changed: {line}", err=True)
+            if changes:
+                raise SystemExit(1)
+            click.echo(f"every verdict as in {expect}")
 
     for command in TRAINING_COMMANDS:
         experiments.add_command(command)

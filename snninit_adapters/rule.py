@@ -406,7 +406,8 @@ class LayerRule:
             input_gain=1.0 if normalised else gain,
             target_variance=1.0 if normalised else share,
         )
-        if get_method(self.options.method).temporal:
+        method = get_method(self.options.method)
+        if method.temporal or method.kernel:
             context = replace(context, temporal=self.temporal(name, (upstream, downstream), warnings))
         law = self.law(name, context)
         warnings.extend(law.notes)

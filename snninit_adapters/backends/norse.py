@@ -31,9 +31,10 @@ NOTES = (
     "v_th = theta, reset_subtract: v[t] = beta v[t-1] + (1 - beta) x[t].",
     "Input gain g = dt tau_mem_inv = 1 - beta (0.5 at beta = 0.5, 0.1 at beta = 0.9), not 1: the "
     "input is divided by g so the encoding membrane starts at I_0. apply_snn_init's micheli2024 rule "
-    "divides the weights by g, so g W follows Eq. 10, and ding2022 reads the driven neurons' threshold "
-    "in input units (theta/g), so it scales by 1/g too; the baselines that ignore the neuron (kaiming, "
-    "glorot, lee2016, bellec2018, zenke2021, rossbroich2022) are applied as their authors define them "
+    "divides the weights by g, so g W follows Eq. 10, ding2022 reads the driven neurons' threshold "
+    "in input units (theta/g), so it scales by 1/g too, and rossbroich2022's kernel integrals are the "
+    "driven neuron's (epsilon_hat carries g^2); the baselines that ignore the neuron (kaiming, "
+    "glorot, lee2016, bellec2018, zenke2021) are applied as their authors define them "
     "and give membranes g times smaller than in the paper (variance g^2 = 0.25 at beta = 0.5, 0.01 at "
     "beta = 0.9). A held input x charges the membrane towards g x/(1 - beta) = x, not x/(1 - beta).",
     "Reset timing: reset_subtract subtracts theta in the step of the spike, before the next leak: "

@@ -1,8 +1,8 @@
 """The paper's experiments: activity propagation through deep networks (Figs. 2-7)."""
 
+from snninit_adapters.experiments.claims import Claim, claims
 from snninit_adapters.experiments.figures import FIGURES, FigureSpec, figure_spec
 from snninit_adapters.experiments.propagation import BACKENDS, PropagationResult, run_propagation
-from snninit_adapters.experiments.summary import Claim, claims
 
 __all__ = [
     "BACKENDS",

@@ -241,7 +241,8 @@ def simulate(name: str, cell: Mapping[str, Any], spec: FigureSpec) -> dict[str, 
     network = build(name, width=width, depth=spec.depth, beta=spec.beta, theta=float(cell["threshold"]), device=device)
     drive = _drive(cell, width, device)
     weights = torch.Generator(device=device).manual_seed(cell_seed({**cell, "draw": "weights"}))
-    options: dict[str, Any] = {"steps": spec.steps} if get_method(method).temporal else {}
+    initialiser = get_method(method)
+    options: dict[str, Any] = {"steps": spec.steps} if initialiser.temporal or initialiser.kernel else {}
     apply_snn_init(network.model, network.encode(drive), method=method, generator=weights, **options)
     return {method: network.run(drive, spec.steps)}
 

@@ -20,7 +20,9 @@ LayerLaws = WeightLaw | tuple[WeightLaw, WeightLaw]
 """One law for every layer, or (the first layer's, the deeper layers')."""
 
 
-def method_laws(methods: Iterable[str], width: int, theta: float, dynamics: Dynamics | None) -> dict[str, LayerLaws]:
+def method_laws(
+    methods: Iterable[str], width: int, theta: float, dynamics: Dynamics | None, *, input_gain: float = 1.0
+) -> dict[str, LayerLaws]:
     """Each method's laws for the deep network of ``width`` neurons per layer with these dynamics.
 
     Args:
@@ -30,6 +32,7 @@ def method_laws(methods: Iterable[str], width: int, theta: float, dynamics: Dyna
         dynamics: The neurons' dynamics, for the temporal rule (None: there is none, e.g. at theta = 0);
             ``dynamics.input`` says what the first weight layer reads (``"constant"``: the encoding
             layer's spikes; ``"bernoulli"``: i.i.d. spikes at ``dynamics.bernoulli_rate``).
+        input_gain: The neurons' input gain :math:`g` (1 in the reference network).
 
     Returns:
         Per method, its laws.
@@ -37,12 +40,15 @@ def method_laws(methods: Iterable[str], width: int, theta: float, dynamics: Dyna
     Raises:
         ValueError: For a temporal method without dynamics.
     """
-    context = LayerContext(fan_in=width, fan_out=width, theta_pre=theta, theta_post=theta)
+    context = LayerContext(fan_in=width, fan_out=width, theta_pre=theta, theta_post=theta, input_gain=input_gain)
     laws: dict[str, LayerLaws] = {}
     for name in methods:
         method = get_method(name)
         if not method.temporal:
-            laws[name] = method.weight_law(context)
+            if method.kernel and dynamics is not None:  # its PSP kernel over the network's steps
+                laws[name] = method.weight_law(replace(context, temporal=TemporalInput(dynamics)))
+            else:
+                laws[name] = method.weight_law(context)
             continue
         if dynamics is None:
             raise ValueError(f"{name} needs the neurons' dynamics (a positive threshold)")

@@ -7,8 +7,9 @@ one method on a framework backend). Finished cells are stored atomically and ski
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,8 @@ def _write_outputs(
     """Write the tidy CSV, the Markdown summary and (with ``plot``) the figure; the run's result."""
     csv_path = stem.with_suffix(".csv")
     write_csv_atomic(csv_path, rows)
+    settings = {"backend": backend, "quick": spec == figure_spec(spec.number, quick=True), **asdict(spec)}
+    write_text_atomic(stem.with_suffix(".json"), json.dumps(settings, indent=1) + "\n")
     summary = summarise(spec, backend, rows)
     write_text_atomic(stem.with_suffix(".md"), summary)
     figures: tuple[Path, ...] = ()

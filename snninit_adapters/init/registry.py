@@ -70,6 +70,8 @@ class InitMethod:
         data_dependent: True when its natural inputs come from data (the fluctuation-driven rate).
         threshold_rule: For methods that also prescribe thresholds, ``(fan_in, **options) -> theta``.
         temporal: True when its law needs the neurons' dynamics over time (``LayerContext.temporal``).
+        kernel: True when its law reads the driven neurons' leak and steps where they are known
+            (``LayerContext.temporal``, over ``steps=T``; one step otherwise), for its PSP kernel integrals.
     """
 
     name: str
@@ -82,6 +84,7 @@ class InitMethod:
     data_dependent: bool = False
     threshold_rule: Callable[..., float] | None = None
     temporal: bool = False
+    kernel: bool = False
 
     def __call__(self, tensor: torch.Tensor, threshold: Threshold = 1.0, **kwargs: Any) -> torch.Tensor:
         """Initialise ``tensor`` in place with this method; see :attr:`initializer` for the arguments."""
@@ -186,6 +189,7 @@ _METHODS = (
         "N(0, sigma_u^2 / (n nu epsilon_hat))",
         aliases=("fluctuation-driven", "fluctuation_driven"),
         data_dependent=True,
+        kernel=True,
     ),
     InitMethod(
         "micheli2024_temporal",

@@ -230,44 +230,46 @@ def rossbroich2022_law(
     context: LayerContext,
     *,
     nu: float | None = None,
-    epsilon_bar: float = 1.0,
-    epsilon_hat: float = 1.0,
+    epsilon_bar: float | None = None,
+    epsilon_hat: float | None = None,
     centered: bool = True,
     sigma_u: float | None = None,
     mu_u: float = 0.0,
     xi: float | None = None,
+    steps: int | None = None,
 ) -> WeightLaw:
     r"""Fluctuation-driven initialisation of Rossbroich, Gygax & Zenke (2022), centred or not.
 
-    The defaults are the single-step, snnTorch-``Leaky`` reading of the method that matches the paper's
-    setting: kernel integrals :math:`\bar\epsilon = \hat\epsilon = 1` (one step, :math:`g = 1`; see
-    :func:`discrete_lif_psp_integrals` for more steps), the presynaptic rate :math:`\nu` taken as the
-    layer's expected squared input (:math:`P(u > \theta_\text{pre})` for spikes), and, in the centred
-    form, :math:`\sigma_U = \sqrt{\sigma^2_\text{target}}`. The original method measures :math:`\nu` on
-    the dataset; pass it as ``nu``.
+    The kernel integrals are those of the neuron actually driven: the discrete leaky neuron
+    :math:`u_t = \beta u_{t-1} + g I_t` summed over the ``T`` steps it runs
+    (:func:`discrete_lif_psp_integrals`, from ``context.temporal`` and ``context.input_gain``), so
+    :math:`\hat\epsilon = g^2 (1 - \beta^{2T}) / (1 - \beta^2)`; where the dynamics are not known, one
+    step: :math:`\bar\epsilon = g`, :math:`\hat\epsilon = g^2`. The presynaptic rate :math:`\nu` is the
+    layer's expected squared input (:math:`P(u > \theta_\text{pre})` spikes per step), and, in the
+    centred form, :math:`\sigma_U = \sqrt{\sigma^2_\text{target}}` (1, as in the method's published
+    examples). The original method measures :math:`\nu` on the dataset; pass it as ``nu``. At one step
+    with :math:`g = 1` the centred form is the paper's Eq. 10.
 
     Args:
         context: The layer.
         nu: Presynaptic rate per kernel time unit; by default the layer's expected squared input.
-        epsilon_bar: Kernel integral :math:`\bar\epsilon` (used by the non-centred form).
-        epsilon_hat: Kernel integral :math:`\hat\epsilon`.
+        epsilon_bar: Kernel integral :math:`\bar\epsilon` (used by the non-centred form); by default the
+            driven neuron's.
+        epsilon_hat: Kernel integral :math:`\hat\epsilon`; by default the driven neuron's.
         centered: True for the centred form (:math:`\mu_U = 0`, target :math:`\sigma_U`).
         sigma_u: Target membrane std of the centred form; by default the square root of the target variance.
         mu_u: Target mean membrane potential of the non-centred form.
         xi: Distance to threshold in standard deviations; required by the non-centred form.
+        steps: The time steps :math:`T` (read through ``context.temporal``, which carries them).
 
     Returns:
         A normal weight law (non-zero mean in the non-centred form when ``mu_u != 0``).
     """
-    if nu is None:
-        if context.input_second_moment is not None:
-            nu = context.input_second_moment
-        elif context.theta_pre is not None:
-            nu = context.spike_amplitude**2 * mean_firing_probability(context.theta_pre)
-        else:
-            raise SNNInitError("rossbroich2022 needs the presynaptic rate nu, or a presynaptic threshold to derive it")
-        if nu == 0.0:
-            raise SNNInitError("the presynaptic rate derived from the threshold underflows to 0; pass nu explicitly")
+    del steps  # the planner puts T into context.temporal
+    nu = _presynaptic_rate(context) if nu is None else nu
+    kernel = _driven_kernel(context)
+    epsilon_bar = kernel.epsilon_bar if epsilon_bar is None else epsilon_bar
+    epsilon_hat = kernel.epsilon_hat if epsilon_hat is None else epsilon_hat
     if centered:
         if sigma_u is None:
             sigma_u = math.sqrt(context.target_variance)
@@ -281,3 +283,23 @@ def rossbroich2022_law(
         context.fan_in, nu, PSPIntegrals(epsilon_bar, epsilon_hat), xi=xi, theta=theta, mu_u=mu_u
     )
     return WeightLaw("normal", sigma_w, mu_w)
+
+
+def _presynaptic_rate(context: LayerContext) -> float:
+    """The layer's expected squared input: a real input's second moment, or P(u > theta_pre) spikes per step."""
+    if context.input_second_moment is not None:
+        return context.input_second_moment
+    if context.theta_pre is None:
+        raise SNNInitError("rossbroich2022 needs the presynaptic rate nu, or a presynaptic threshold to derive it")
+    nu = context.spike_amplitude**2 * mean_firing_probability(context.theta_pre)
+    if nu == 0.0:
+        raise SNNInitError("the presynaptic rate derived from the threshold underflows to 0; pass nu explicitly")
+    return nu
+
+
+def _driven_kernel(context: LayerContext) -> PSPIntegrals:
+    """The kernel integrals of the driven neuron over its steps (one step where its dynamics are not known)."""
+    if context.temporal is None:
+        return discrete_lif_psp_integrals(0.0, steps=1, input_gain=context.input_gain)
+    dynamics = context.temporal.dynamics
+    return discrete_lif_psp_integrals(dynamics.beta, steps=dynamics.steps, input_gain=context.input_gain)

@@ -29,12 +29,28 @@ def test_proposed_keeps_unit_variance_and_kaiming_loses_it(fig2):
     np.testing.assert_array_equal(data[("kaiming", 0.0, 1000)]["var_u"], data[("micheli2024", 0.0, 1000)]["var_u"])
 
 
-def test_claims_hold_and_summary_quotes_them(fig2):
-    results = claims(fig2.spec, fig2.rows)
-    assert results
-    assert all(claim.holds for claim in results), [c for c in results if not c.holds]
+def test_claims_hold_but_one_and_summary_quotes_them(fig2):
+    results = {claim.text: claim for claim in claims(fig2.spec, fig2.rows)}
+    failed = [text for text, claim in results.items() if not claim.holds]
+    # Kaiming at theta = 0.2 settles at its fixed point sigma^2 = 2 Q(0.2 / sigma) ~ 0.83, inside the
+    # [0.8, 1.25] band of "keeps the variance": the paper's "only theta = 0 works" does not hold
+    assert failed == ["under Kaiming only theta = 0 keeps the variance"], failed
+    kaiming = data_at(fig2, "kaiming", 0.2)
+    assert 0.8 <= kaiming <= 0.87, kaiming
+    assert set(results) == {
+        "the proposed method's spikes reach the last layer at theta = 1",
+        "the proposed method keeps Var[u_l] = 1 over all layers for every threshold",
+        "under Kaiming only theta = 0 keeps the variance",
+        "under Kaiming the activity dissipates worst near theta = 1",
+    }
     assert FIGURES[2].claim in fig2.summary
-    assert "holds" in fig2.summary
+    assert "**holds**" in fig2.summary
+    assert "**does not hold**" in fig2.summary
+    assert "judged: " in fig2.summary
+
+
+def data_at(result, method, theta):
+    return float(aggregate(result.rows)[(method, theta, 1000)]["var_u"][:, -1, 0].mean())
 
 
 def test_tidy_csv_has_one_row_per_method_threshold_width_run_layer_step(fig2):
@@ -97,7 +113,7 @@ def test_figure_5_checks_the_temporal_rule_against_eq10(tmp_path):
     result = run_propagation(5, quick=True, out=tmp_path, progress=False, plot=False)
     assert "micheli2024_temporal" in result.spec.methods
     checks = {claim.text: claim for claim in claims(result.spec, result.rows)}
-    temporal = checks["beyond the paper: the temporal rule keeps the activity within 10% over depth"]
+    temporal = checks["beyond the paper: the temporal rule keeps the activity over depth"]
     assert temporal.holds, temporal.detail
     eq10 = float(temporal.detail.split("Eq. 10: ")[1].rstrip(")"))
     assert eq10 < 0.7  # Eq. 13's ordering at beta = 0.5: Eq. 10 loses activity over depth and steps
