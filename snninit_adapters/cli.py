@@ -130,7 +130,9 @@ if click is not None:
     @experiments.command(short_help="The paper's claims on every backend: one table from a results folder.")
     @click.argument("results", type=click.Path(file_okay=False, path_type=Path), default=Path("results"))
     @click.option("--expect", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
-                  help="An earlier claims.csv: exit with status 1, listing them, if any verdict changed.")  # fmt: skip
+                  envvar="SNNINIT_CLAIMS_EXPECT",
+                  help="An earlier claims.csv: exit with status 1, listing them, if a verdict changed on a "
+                       "backend with results here [default: $SNNINIT_CLAIMS_EXPECT].")  # fmt: skip
     def claims(results: Path, expect: Path | None) -> None:
         """Check every claim of the paper (Figs. 2-10) on each backend's results in RESULTS.
 
@@ -148,12 +150,13 @@ if click is not None:
         click.echo(table.console())
         click.echo(f"table: {markdown}\ntable: {csv_path}")
         if expect is not None:
-            changes = compare(table, read_csv(expect))
+            ran = table.ran()
+            changes = compare(table, read_csv(expect), ran)
             for line in changes:
                 click.echo(f"changed: {line}", err=True)
             if changes:
                 raise SystemExit(1)
-            click.echo(f"every verdict as in {expect}")
+            click.echo(f"every verdict on {', '.join(ran) or 'no backend'} as in {expect}")
 
     for command in TRAINING_COMMANDS:
         experiments.add_command(command)

@@ -10,6 +10,9 @@ At ``builder-inited`` it runs, into ``docs/_generated/`` (ignored by git, rewrit
   ``fig7-quick.png``;
 - the mean-field variance map of ``snninit theory --plot``: ``variance-map.png``;
 - the Time page's tables and figure T1's quick version (:mod:`time_pages`, about a minute);
+- the claims table (``claims.md``): every claim of the paper checked on the quick propagation figures
+  (2-7) of the reference, exact and snnTorch backends, as ``snninit experiments claims`` prints it
+  (the other frameworks' columns say "not run": these pages are built with snnTorch only);
 - snnTorch's tutorial CSNN under its default, the analytic and the calibrated initialisation,
   measured on a fresh batch: ``calibration.png`` (skipped, with a placeholder, where snnTorch is missing).
 
@@ -62,7 +65,36 @@ def generate(out: Path) -> None:
         png, _ = plot_variance_map(results / "variance-map")
         shutil.copyfile(png, out / "variance-map.png")
         time_pages.generate(out, results)
+        claims_page(out, results / "claims")
     calibration_figure(out / "calibration")
+
+
+def claims_page(out: Path, results: Path) -> None:
+    """The claims table from quick runs of Figs. 2-7 on the reference, exact and (if installed) snnTorch backends."""
+    from snninit_adapters.experiments import run_propagation
+    from snninit_adapters.experiments.claims_table import claims_table
+
+    start = time.perf_counter()
+    backends = ["reference", "exact"]
+    try:
+        import snntorch  # noqa: F401
+
+        backends.append("snntorch")
+    except ImportError:
+        pass
+    for backend in backends:
+        for number in (2, 3, 4) if backend == "exact" else (2, 3, 4, 5, 6, 7):
+            run_propagation(number, backend=backend, out=results, quick=True, progress=False, plot=False)
+    seconds = time.perf_counter() - start
+    table = claims_table(results)
+    names = ", ".join(f"`{b}`" for b in backends)
+    (out / "claims.md").write_text(
+        f"Computed while these pages were built ({seconds:.0f} s): `snninit experiments propagation --figure N "
+        f"--quick --backend B` for Figs. 2-7 (the exact law: 2-4) and B = {names}; then "
+        f"`snninit experiments claims`. Seed 0; quick settings (20 layers, 3 runs, at most 5 steps).\n\n"
+        + table.markdown(),
+        encoding="utf-8",
+    )
 
 
 def _csnn() -> Any:

@@ -64,11 +64,19 @@ class ClaimsTable:
 
     rows: list[ClaimRow]
     scales: dict[str, str]
+    ran_figures: dict[str, frozenset[int]] = field(default_factory=dict)
 
     def verdict(self, row: ClaimRow, backend: str) -> Verdict:
-        """The row's verdict on ``backend``: measured, not run, or ``-`` where the backend cannot run it."""
+        """The row's verdict on ``backend``: measured, not run, or ``-`` where the backend does not check it.
+
+        ``-``: the backend cannot run the figure (the exact law and the multi-step figures, the
+        propagation backends and training), or it ran the figure without the claim's method (the exact
+        law covers the zero-mean normal laws only, so not lee2016's uniform one).
+        """
         if backend in row.verdicts:
             return row.verdicts[backend]
+        if row.figure in self.ran_figures.get(backend, ()):
+            return NOT_APPLICABLE
         applies = (backend in COLUMNS[2:]) if row.figure >= 8 else (backend != "exact" or row.figure in EXACT_FIGURES)
         return NOT_RUN if applies else NOT_APPLICABLE
 
@@ -92,8 +100,12 @@ class ClaimsTable:
             text = row.claim if len(row.claim) <= width else row.claim[: width - 3] + "..."
             words = (short.get(self.verdict(row, b).word, self.verdict(row, b).word) for b in COLUMNS)
             lines.append(f"{row.figure:<4} {text:<{width}} " + " ".join(f"{w:>12}" for w in words))
-        lines.append("holds / NO (does not hold) / . (not run) / - (the backend does not run this figure)")
+        lines.append("holds / NO (does not hold) / . (not run) / - (the backend does not check this claim)")
         return "\n".join(lines)
+
+    def ran(self) -> tuple[str, ...]:
+        """The backends with any result in the folder, in the table's order."""
+        return tuple(b for b in COLUMNS if any(b in row.verdicts for row in self.rows))
 
     def csv_rows(self) -> list[dict[str, Any]]:
         """The long table: one row per claim and backend."""
@@ -174,7 +186,8 @@ def claims_table(results: Path | str) -> ClaimsTable:
             text = FIGURES[number].claim if number in FIGURES else TRAINING_CLAIMS[number]
             by_text[text] = ClaimRow(number, text, "")
         table.extend(by_text.values())
-    return ClaimsTable(table, {b: " + ".join(sorted(s)) for b, s in scales.items()})
+    ran = {b: frozenset(n for n, found in checked.items() if b in found) for b in COLUMNS}
+    return ClaimsTable(table, {b: " + ".join(sorted(s)) for b, s in scales.items()}, ran)
 
 
 def write_claims_table(table: ClaimsTable, out: Path | str) -> tuple[Path, Path]:
@@ -184,22 +197,33 @@ def write_claims_table(table: ClaimsTable, out: Path | str) -> tuple[Path, Path]
     text = (
         "# The paper's claims, checked on every backend\n\n"
         "Each cell: the verdict and the measured numbers it was judged on; `not run`: no results for it in "
-        "this folder; `-`: the backend does not run the figure.\n\n" + table.markdown()
+        "this folder; `-`: the backend does not check the claim (the figure or its method is outside what it "
+        "runs).\n\n" + table.markdown()
     )
     write_text_atomic(markdown, text)
     write_csv_atomic(csv_path, table.csv_rows(), CSV_COLUMNS)
     return markdown, csv_path
 
 
-def compare(table: ClaimsTable, expected: Iterable[dict[str, Any]]) -> list[str]:
+def compare(table: ClaimsTable, expected: Iterable[dict[str, Any]], backends: Iterable[str] | None = None) -> list[str]:
     """The verdicts that differ from ``expected`` (rows of an earlier ``claims.csv``), one line each.
 
-    A claim expected on a backend but not run there counts as a difference, so a backend that stops
-    running is seen too.
+    Args:
+        table: The claims now.
+        expected: The rows of an earlier ``claims.csv``.
+        backends: Compare these backends' columns only (default: every backend). On them a claim expected
+            but no longer checked, or not run, counts as a difference, so a figure that stops running is
+            seen too.
+
+    Returns:
+        One line per difference.
     """
     now = {(str(r["figure"]), r["claim"], r["backend"]): r for r in table.csv_rows()}
+    compared = set(COLUMNS if backends is None else backends)
     changes = []
     for row in expected:
+        if row["backend"] not in compared:
+            continue
         key = (str(row["figure"]), row["claim"], row["backend"])
         current = now.get(key)
         word = current["verdict"] if current else "missing"

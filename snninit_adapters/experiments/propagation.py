@@ -201,7 +201,11 @@ def run_propagation(
     todo = list(cells(spec, backend, seed=seed, device=device))
     bar = progress_bar(len(todo), f"fig {figure} ({backend})", progress)
     rows, computed, reused = run_or_reuse(CellStore(directory), todo, lambda cell: run_cell(cell, spec), bar)
-    return _write_outputs(spec, backend, rows, directory / f"fig{figure}", (computed, reused), plot, overlay)
+    stem = directory / f"fig{figure}"
+    write_text_atomic(
+        stem.with_suffix(".json"), json.dumps({"backend": backend, "quick": quick, **asdict(spec)}) + "\n"
+    )
+    return _write_outputs(spec, backend, rows, stem, (computed, reused), plot, overlay)
 
 
 def _write_outputs(
@@ -216,8 +220,6 @@ def _write_outputs(
     """Write the tidy CSV, the Markdown summary and (with ``plot``) the figure; the run's result."""
     csv_path = stem.with_suffix(".csv")
     write_csv_atomic(csv_path, rows)
-    settings = {"backend": backend, "quick": spec == figure_spec(spec.number, quick=True), **asdict(spec)}
-    write_text_atomic(stem.with_suffix(".json"), json.dumps(settings, indent=1) + "\n")
     summary = summarise(spec, backend, rows)
     write_text_atomic(stem.with_suffix(".md"), summary)
     figures: tuple[Path, ...] = ()
