@@ -85,13 +85,23 @@ def deepest_active(data: Arrays) -> npt.NDArray[np.float64]:
 
 def first_silent(data: Arrays) -> int | None:
     """The first weight layer (from 1) whose spike count, averaged over runs and steps, is below SILENT."""
-    counts = np.nanmean(data["spikes"], axis=(0, 2))
+    counts = _spikes_per_layer(data)
     return next((layer for layer in range(1, counts.size) if counts[layer] < SILENT), None)
 
 
 def fmt(values: npt.NDArray[np.float64]) -> str:
     """Mean ± std over runs."""
     return f"{np.nanmean(values):.3g} ± {np.nanstd(values):.2g}"
+
+
+def _spikes_per_layer(data: Arrays) -> npt.NDArray[np.float64]:
+    """Per layer: the spike count averaged over runs and steps."""
+    return np.asarray(np.nanmean(data["spikes"], axis=(0, 2)))
+
+
+def _depth_ratio(counts: npt.NDArray[np.float64]) -> float:
+    """The last layer's spike count over layer 1's (NaN when layer 1 is silent)."""
+    return float(counts[-1] / counts[1]) if counts[1] > 0 else math.nan
 
 
 def _silent_text(data: Arrays) -> str:
@@ -238,8 +248,8 @@ def _fig6_claims(spec: FigureSpec, get: Getter) -> list[Claim]:
     if ours is None:
         return []
     var = last(ours, "var_u")
-    counts = np.nanmean(ours["spikes"], axis=(0, 2))
-    kept = float(counts[-1] / counts[1]) if counts[1] > 0 else math.nan
+    counts = _spikes_per_layer(ours)
+    kept = _depth_ratio(counts)
     layer1 = float(np.nanmean(ours["var_u"][:, 1, :]))
     return [
         Claim("the proposed method approximately conserves the variance (averaged over steps)",
@@ -262,14 +272,10 @@ def _temporal_claims(spec: FigureSpec, get: Getter) -> list[Claim]:
     if ours is None:
         return []
 
-    def ratio(data: Arrays) -> float:
-        counts = np.nanmean(data["spikes"], axis=(0, 2))  # over runs and steps, per layer
-        return float(counts[-1] / counts[1]) if counts[1] > 0 else math.nan
-
-    kept = ratio(ours)
+    kept = _depth_ratio(_spikes_per_layer(ours))
     detail = f"spikes at the last layer / layer 1, averaged over steps: {kept:.3g}"
     if paper is not None:
-        detail += f" (Eq. 10: {ratio(paper):.3g})"
+        detail += f" (Eq. 10: {_depth_ratio(_spikes_per_layer(paper)):.3g})"
     return [Claim("beyond the paper: the temporal rule keeps the activity over depth", bool(abs(kept - 1.0) <= 0.1),
                   detail, "the ratio lies within 10% of 1")]  # fmt: skip
 
