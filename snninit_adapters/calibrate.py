@@ -41,9 +41,10 @@ from torch import nn
 
 from snninit_adapters.activity import ActivityReport
 from snninit_adapters.errors import SNNInitError
-from snninit_adapters.model import copy_model, named_modules, strip_compiled, tensors
+from snninit_adapters.model import named_modules, strip_compiled, tensors
 from snninit_adapters.monitor import ActivityRecorder
 from snninit_adapters.plan import Plan
+from snninit_adapters.replica import copy_model
 from snninit_adapters.report import PopulationCalibration
 from snninit_adapters.targets import Refusal, WeightTarget, weight_target
 from snninit_adapters.write import write_normaliser, write_plan

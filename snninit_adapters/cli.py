@@ -267,7 +267,7 @@ if click is not None:
                 click.echo("Activity under the model's current weights (--compare adds the planned initialisation):")
                 click.echo(current)
                 return
-            from snninit_adapters.model import copy_model
+            from snninit_adapters.replica import copy_model
 
             planned = copy_model(model)  # the library's copy (the deprecated weight_norm's hook included)
             apply_snn_init(planned, example_input, method=method, calibrate=settings)

@@ -41,13 +41,13 @@ from snninit_adapters.model import (
     atoms,
     call,
     changed_in_place,
-    copy_model,
     forward_pass,
     parameter_versions,
     reset_state,
     strip_compiled,
     tensors,
 )
+from snninit_adapters.replica import copy_model
 
 __all__ = ["INPUT", "Graph", "Link", "discover", "discover_sequential"]
 

@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-import copy
-from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -38,7 +36,6 @@ __all__ = [
     "atoms",
     "call",
     "changed_in_place",
-    "copy_model",
     "forward_pass",
     "input_error",
     "named_modules",
@@ -105,49 +102,6 @@ def _compiled(module: nn.Module) -> nn.Module | None:
     """The module inside ``torch.compile``'s ``OptimizedModule``, or None for any other module."""
     inner = getattr(module, "_orig_mod", None)
     return inner if isinstance(inner, nn.Module) else None
-
-
-_EMPTY_COPYABLE = (dict, OrderedDict, list, set)
-
-
-def copy_model(model: nn.Module, *, share_parameters: bool = False) -> nn.Module:
-    """A deep copy of ``model`` for the library's private runs, the deprecated ``nn.utils.weight_norm`` included.
-
-    That hook keeps its computed weight as a plain attribute, a non-leaf tensor that ``copy.deepcopy``
-    refuses; the attribute is taken off for the copy and put back at once (the hook recomputes it before
-    every forward anyway).
-
-    Args:
-        model: The model.
-        share_parameters: Let the copy hold the model's own ``nn.Parameter`` objects instead of copies
-            (buffers, the neurons' state and every module are still copied). For runs that only read the
-            weights (no-grad forward passes): the copy then costs no memory for the parameters, which
-            are most of a large model. Such a run must not change a parameter in place; see
-            :func:`changed_in_place`.
-    """
-    computed = []
-    for module in model.modules():
-        for hook in module._forward_pre_hooks.values():
-            name = getattr(hook, "name", None)
-            if type(hook).__name__ == "WeightNorm" and isinstance(name, str) and name in module.__dict__:
-                computed.append((module, name, module.__dict__.pop(name)))
-    memo: dict[int, Any] = {id(p): p for p in model.parameters()} if share_parameters else {}
-    for module in model.modules():  # a module's many empty hook dicts: made fresh, not through deepcopy's protocol
-        for value in module.__dict__.values():
-            if type(value) in _EMPTY_COPYABLE and not value:
-                memo[id(value)] = type(value)()
-    try:
-        replica = copy.deepcopy(model, memo)
-    finally:
-        for module, name, value in computed:
-            module.__dict__[name] = value
-    for original, copied in zip(model.modules(), replica.modules(), strict=True):
-        for module, name, _ in computed:
-            if module is original:
-                hooks = copied._forward_pre_hooks.values()
-                weight_norm: Any = next(h for h in hooks if getattr(h, "name", None) == name)
-                copied.__dict__[name] = weight_norm.compute_weight(copied)
-    return replica
 
 
 def strip_compiled(model: nn.Module) -> list[str]:

@@ -34,7 +34,6 @@ from snninit_adapters.model import (
     arguments,
     atoms,
     changed_in_place,
-    copy_model,
     forward_pass,
     no_neuron_error,
     parameter_versions,
@@ -45,6 +44,7 @@ from snninit_adapters.model import (
 )
 from snninit_adapters.moments import RunningMoments
 from snninit_adapters.plugins import get_plugin_manager
+from snninit_adapters.replica import copy_model
 
 __all__ = ["ActivityRecorder", "ActivityReport", "ActivityRow", "RunningMoments", "measure_activity"]
 
