@@ -887,6 +887,6 @@ def test_the_monitor_runs_lif_feed_forward_step_once_per_step(monkeypatch):
             reference = RunningMoments()
             reference.update(charged.v)
             row = report.layer("1")[step]
-            # a call's steps are reduced together in float64 (last-bit rounding)
+            # a call's steps are reduced together (last-bit rounding)
             assert (row.u_mean, row.u_var) == pytest.approx((reference.mean, reference.variance), rel=1e-12, abs=1e-15)
             _, state = model(x, state)

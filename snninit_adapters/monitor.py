@@ -11,7 +11,7 @@ whatever the batch:
   them emitted a spike (a nonzero output; graded, multi-level and ternary spikes count once);
 - the count, mean and central moment sums :math:`M_k = \sum (u - \bar u)^k`, :math:`k = 2, 3, 4`, of
   the membrane, merged batch by batch with the parallel update of Chan et al. (1979) and Pébay
-  (2008) in float64 (:class:`RunningMoments`).
+  (2008), kept in float64 (:class:`RunningMoments`).
 
 The moments are population moments: variance :math:`M_2 / n`, skewness :math:`\sqrt{n} M_3 / M_2^{3/2}`,
 excess kurtosis :math:`n M_4 / M_2^2 - 3` (``scipy.stats.skew``/``kurtosis`` with their defaults).
@@ -220,7 +220,7 @@ def measure_activity(model: nn.Module, example_input: Any, *, steps: int | None 
     model's own parameters (no copy of the weights), which a forward pass only reads (a forward that
     changes a parameter in place is named in the report's notes). Each call of a neuron adds one step
     to that neuron (a multi-step call on ``[T, ...]`` adds ``T``), so time loops inside ``forward`` and
-    multi-step models are covered by one call. Statistics are accumulated on the fly (float64), not
+    multi-step models are covered by one call. Statistics are accumulated on the fly (in float64), not
     stored, so memory does not grow with the batch or the number of steps beyond one small record per
     layer and step.
 

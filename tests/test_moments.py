@@ -94,3 +94,46 @@ def test_rows_reduced_together_equal_each_row_alone():
         # float64 reductions in another order: equal to the last bits
         for name in ("mean", "variance", "skewness", "kurtosis"):
             assert getattr(moments, name) == pytest.approx(getattr(alone, name), rel=1e-12, abs=1e-14)
+
+
+_F32 = 2.0**-24  # float32's unit roundoff
+_LONG = 20_000  # a float32 row this long is reduced in float32 (shorter ones in float64)
+
+
+def _float32_bound(n):
+    """Rounding bound of a float32 cascade sum of n terms, relative to the sum of their sizes (with margin)."""
+    return (math.log2(n) + 8) * _F32
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng: rng.standard_normal(_LONG),
+        lambda rng: rng.standard_normal(_LONG) * 0.01 + 3.0,  # a mean far above the spread
+        lambda rng: rng.exponential(size=_LONG) ** 2,  # skewness and kurtosis far from 0
+        lambda rng: np.where(rng.random(_LONG) < 0.05, 1.0, 0.0) - 0.3,  # a few large values, many equal ones
+        lambda rng: rng.standard_normal(_LONG) * 1e-12,  # fourth powers below float32's range: float64
+    ],
+)
+def test_a_long_float32_batch_gives_the_moments_of_its_values_to_float32_rounding(draw):
+    values = torch.from_numpy(draw(np.random.default_rng(0))).float()
+    exact = values.double().numpy()  # the float32 values, exactly
+    acc = RunningMoments()
+    acc.update(values)
+    mean, var = float(exact.mean()), float(exact.var())
+    z = (exact - mean) / math.sqrt(var)
+    bound = _float32_bound(len(exact))
+    assert acc.count == len(exact)
+    assert math.isclose(acc.mean, mean, rel_tol=1e-12, abs_tol=bound * math.sqrt(var))
+    assert math.isclose(acc.variance, var, rel_tol=bound)
+    assert math.isclose(acc.skewness, float(stats.skew(exact)), abs_tol=bound * float(np.mean(np.abs(z) ** 3)))
+    assert math.isclose(acc.kurtosis, float(stats.kurtosis(exact)), abs_tol=2 * bound * float(np.mean(z**4)))
+
+
+def test_long_float32_rows_reduced_together_equal_each_row_alone():
+    values = torch.randn(4, _LONG, generator=torch.Generator().manual_seed(2)) * 2 + 7
+    for row, moments in zip(values, RunningMoments.of_rows(values), strict=True):
+        alone = RunningMoments()
+        alone.update(row)
+        for name in ("mean", "variance", "skewness", "kurtosis"):
+            assert getattr(moments, name) == pytest.approx(getattr(alone, name), rel=1e-6, abs=1e-6)

@@ -52,8 +52,10 @@ def test_the_copy_has_the_structure_and_values_of_deepcopy(share):
     for (name, value), (ref_name, ref_value) in zip(
         replica.state_dict().items(), reference.state_dict().items(), strict=True
     ):
-        assert name == ref_name and torch.equal(value, ref_value)
-    assert replica[2].memories["v"].equal(model[2].memories["v"]) and replica[2].history == [1, 2]
+        assert name == ref_name
+        assert torch.equal(value, ref_value)
+    assert replica[2].memories["v"].equal(model[2].memories["v"])
+    assert replica[2].history == [1, 2]
     assert replica[1].num_batches_tracked.dtype == torch.long
 
 
@@ -68,8 +70,10 @@ def test_modules_buffers_and_state_are_the_copys_own_and_parameters_shared_only_
     replica[2].memories["v"].add_(1.0)
     replica[2].trace.add_(1.0)
     replica[2].history.append(3)
-    assert model[1].running_mean.eq(0).all() and model[2].memories["v"].eq(0).all()
-    assert model[2].trace.eq(1).all() and model[2].history == [1, 2]
+    assert model[1].running_mean.eq(0).all()
+    assert model[2].memories["v"].eq(0).all()
+    assert model[2].trace.eq(1).all()
+    assert model[2].history == [1, 2]
     assert replica[2]._forward_hooks is not model[2]._forward_hooks
 
 
@@ -84,14 +88,17 @@ def test_hooks_are_copied_as_deepcopy_copies_them():
     model[0].register_forward_hook(lambda module, args, output: seen.append(module))
     replica = copy_model(model)
     replica[0](torch.randn(1, 1, 6, 6))
-    assert seen == [replica[0]] and len(model[0]._forward_hooks) == 1
+    assert seen == [replica[0]]
+    assert len(model[0]._forward_hooks) == 1
 
 
 def test_a_module_with_its_own_deepcopy_is_copied_through_it():
     _OwnCopy.copies = 0
     model = nn.Sequential(_OwnCopy(), nn.Linear(2, 2))
     replica = copy_model(model)
-    assert _OwnCopy.copies == 1 and isinstance(replica[0], _OwnCopy) and replica[0] is not model[0]
+    assert _OwnCopy.copies == 1
+    assert isinstance(replica[0], _OwnCopy)
+    assert replica[0] is not model[0]
     assert torch.equal(replica[0].lin.weight, model[0].lin.weight)
 
 
@@ -102,7 +109,8 @@ def test_buffers_that_share_a_storage_still_share_it_in_the_copy():
     model.register_buffer("first", base[:3])
     replica = copy_model(model)
     replica.whole.zero_()
-    assert replica.first.eq(0).all() and model.first.equal(torch.arange(3.0))
+    assert replica.first.eq(0).all()
+    assert model.first.equal(torch.arange(3.0))
 
 
 def test_parametrized_and_weight_normed_layers_copy_and_run():
