@@ -1,7 +1,7 @@
 r"""Running statistics of a stream of numbers: count, mean and the central moments up to the fourth.
 
-Batches are reduced on their own on their device, with float64 sums (float32 batches centred and
-multiplied in float32, with no float64 copy; float64 ones in float64), and merged with the pairwise
+Batches are reduced on their own on their device (in float64; a float32 batch of 16384 values or more in
+float32, with no float64 copy, to a relative 1e-6), and merged with the pairwise
 update of Chan, Golub & LeVeque (1979) extended to the third and fourth moments by Pébay (2008). The
 moments are population moments: variance :math:`M_2 / n`, skewness :math:`\sqrt{n} M_3 / M_2^{3/2}`,
 excess kurtosis :math:`n M_4 / M_2^2 - 3` (``scipy.stats.skew``/``kurtosis`` with their defaults).
@@ -23,7 +23,7 @@ _TINY_VARIANCE = 1e-140  # below this the fourth moment underflows in float64
 class RunningMoments:
     r"""Count, mean and central moment sums :math:`M_2, M_3, M_4` of a stream of numbers.
 
-    Batches are reduced on their own (on their device, summed in float64; a float32 batch takes no float64 copy)
+    Batches are reduced on their own (on their device, in float64; a long float32 batch in float32)
     and merged with the pairwise update of Chan, Golub & LeVeque (1979) extended to the third and
     fourth moments by Pébay (2008), which is exact in exact arithmetic for any split of the data and
     stable in floating point.
@@ -59,7 +59,7 @@ class RunningMoments:
 
     @classmethod
     def of_rows(cls, rows: torch.Tensor) -> list[RunningMoments]:
-        """One accumulator per row of a 2-D batch (the steps of one call, say), reduced together in float64.
+        """One accumulator per row of a 2-D batch (the steps of one call, say), reduced together.
 
         Each row's statistics are those :meth:`update` would give it alone; the rows share one
         reduction and one transfer of the results.

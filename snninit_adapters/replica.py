@@ -82,11 +82,10 @@ def _plain(buffer: torch.Tensor) -> bool:
 
 def _clonable_buffers(model: nn.Module) -> bool:
     """Whether every buffer can be cloned on its own: plain, and no two share a storage (deepcopy keeps sharing)."""
-    buffers = list(model.buffers())
+    buffers = [b for b in model.buffers() if b.numel()]
     if not all(_plain(b) for b in buffers):
         return False
-    storages = {b.untyped_storage().data_ptr() for b in buffers if b.numel()}
-    return len(storages) == sum(1 for b in buffers if b.numel())
+    return len({b.untyped_storage().data_ptr() for b in buffers}) == len(buffers)
 
 
 class _Copier:

@@ -123,3 +123,13 @@ def test_parametrized_and_weight_normed_layers_copy_and_run():
     x = torch.randn(2, 3)
     assert torch.allclose(replica(x), model(x))
     assert "weight" in model[1].__dict__  # the computed weight is put back on the model
+
+
+def test_a_buffer_viewing_a_parameter_is_copied_as_deepcopy_copies_it():
+    model = nn.Linear(3, 3, bias=False)
+    model.register_buffer("flat", model.weight.detach().view(-1))
+    replica, reference = copy_model(model), copy.deepcopy(model)
+    replica.weight.data.zero_()
+    reference.weight.data.zero_()
+    assert torch.equal(replica.flat, reference.flat)
+    assert torch.equal(model.flat, model.weight.detach().view(-1))
