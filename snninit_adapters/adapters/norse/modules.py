@@ -26,7 +26,13 @@ FRAMEWORK = "norse"
 
 def is_norse_module(module: nn.Module) -> bool:
     """Whether a class in ``module``'s MRO comes from Norse."""
-    return any(cls.__module__.split(".")[0] == FRAMEWORK for cls in type(module).__mro__)
+    cls: type = type(module)
+    return _norse_class(cls)
+
+
+@functools.lru_cache(maxsize=4096)  # per class: discovery and the monitor ask it of every module at every call
+def _norse_class(cls: type) -> bool:
+    return any(c.__module__.split(".")[0] == FRAMEWORK for c in cls.__mro__)
 
 
 def import_norse(submodule: str) -> Any:

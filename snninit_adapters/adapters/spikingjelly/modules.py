@@ -12,6 +12,7 @@ A neuron runs in single-step mode (``step_mode="s"``: one ``[B, ...]`` input per
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -36,28 +37,28 @@ NEURON_PACKAGE = "spikingjelly.activation_based.neuron"
 _NON_SPIKING = ("NonSpikingBaseNode", "NoisyNonSpikingBaseNode")
 
 
-def _modules_of(module: nn.Module) -> list[str]:
-    return [cls.__module__ for cls in type(module).__mro__]
+def _from(package: str, cls: type) -> bool:
+    """Whether a class in ``cls``'s MRO comes from ``package`` or one of its submodules."""
+    return any(c.__module__ == package or c.__module__.startswith(package + ".") for c in cls.__mro__)
+
+
+@functools.lru_cache(maxsize=4096)  # per class: discovery and the monitor ask it of every module at every call
+def _kind(cls: type) -> tuple[bool, bool]:
+    """(from SpikingJelly, a spiking neuron) for a module class."""
+    non_spiking = any(c.__name__ in _NON_SPIKING and c.__module__.startswith(NEURON_PACKAGE) for c in cls.__mro__)
+    return _from(FRAMEWORK, cls), _from(NEURON_PACKAGE, cls) and not non_spiking
 
 
 def is_spikingjelly_module(module: nn.Module) -> bool:
     """Whether a class in ``module``'s MRO comes from SpikingJelly."""
-    return any(name == FRAMEWORK or name.startswith(FRAMEWORK + ".") for name in _modules_of(module))
-
-
-def _in_neuron_package(module: nn.Module) -> bool:
-    return any(name == NEURON_PACKAGE or name.startswith(NEURON_PACKAGE + ".") for name in _modules_of(module))
-
-
-def _non_spiking(module: nn.Module) -> bool:
-    return any(
-        cls.__name__ in _NON_SPIKING and cls.__module__.startswith(NEURON_PACKAGE) for cls in type(module).__mro__
-    )
+    cls: type = type(module)
+    return _kind(cls)[0]
 
 
 def is_neuron(module: nn.Module) -> bool:
     """Whether ``module`` is a SpikingJelly spiking neuron (a ``NonSpiking*`` readout is not)."""
-    return _in_neuron_package(module) and not _non_spiking(module)
+    cls: type = type(module)
+    return _kind(cls)[1]
 
 
 def import_neuron_package() -> Any:
