@@ -48,10 +48,6 @@ def copy_model(model: nn.Module, *, share_parameters: bool = False) -> nn.Module
             if type(hook).__name__ == "WeightNorm" and isinstance(name, str) and name in module.__dict__:
                 computed.append((module, name, module.__dict__.pop(name)))
     memo: dict[int, Any] = {id(p): p for p in model.parameters()} if share_parameters else {}
-    for module in model.modules():  # a module's many empty hook dicts: made fresh, not through deepcopy's protocol
-        for value in module.__dict__.values():
-            if type(value) in _EMPTY_COPYABLE and not value:
-                memo[id(value)] = type(value)()
     try:
         replica = _Copier(memo, _clonable_buffers(model)).module(model)
     finally:
@@ -115,6 +111,9 @@ class _Copier:
             return found
         if type(value) in _ATOMIC:
             return value
+        if type(value) in _EMPTY_COPYABLE and not value:  # a module's many empty hook dicts
+            fresh = self.memo[id(value)] = type(value)()
+            return fresh
         if key == "_modules" and type(value) is dict:
             return {name: None if child is None else self.module(child) for name, child in value.items()}
         if key == "_buffers" and type(value) is dict and self.clone_buffers:
