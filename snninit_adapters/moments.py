@@ -136,7 +136,7 @@ class RunningMoments:
         return self.count * (self.m4 / self.m2) / self.m2 - 3.0
 
 
-_FLOAT32_EXACT = (torch.float16, torch.bfloat16, torch.float32)
+_FLOAT32_OR_NARROWER = (torch.float16, torch.bfloat16, torch.float32)
 # below this largest deviation the fourth powers leave float32's normal range (2^-126): float64 instead
 _FLOAT32_TINY_SPREAD = 2.0**-30
 # rows shorter than this are reduced in float64: there the number of operations, not the data, sets the cost
@@ -157,7 +157,7 @@ def _central_sums(rows: torch.Tensor) -> torch.Tensor:
     that their fourth powers would leave float32's normal range are reduced in float64.
     """
     n = rows.shape[1]
-    if rows.dtype in _FLOAT32_EXACT and n >= _FLOAT32_MIN_ROW:
+    if rows.dtype in _FLOAT32_OR_NARROWER and n >= _FLOAT32_MIN_ROW:
         rows = rows.float()
         centre = rows.mean(dim=1, keepdim=True)
         d = rows - centre
