@@ -822,7 +822,7 @@ def test_figure_t1_on_the_norse_backend(tmp_path):
     check_temporal_grid("norse", tmp_path)
 
 
-# --- the monitor steps each neuron once per time step: LIFCell's free step is its step ------------------
+# --- the monitor steps each neuron once per time step: LIFCell's charge, then its fire and reset ----------
 
 import norse.torch.functional.lif as lif_functional  # noqa: E402
 import norse.torch.module.lif as lif_module  # noqa: E402
@@ -860,7 +860,7 @@ def test_the_monitored_cell_spikes_and_resets_as_the_cell_and_keeps_the_charged_
     assert len(monitored.__dict__["_snninit_charged"]) == len(x)
 
 
-def test_the_monitor_runs_lif_feed_forward_step_once_per_step(monkeypatch):
+def test_the_monitor_charges_lif_feed_forward_step_itself_once_per_step(monkeypatch):
     calls = []
     original = lif_functional.lif_feed_forward_step
 
@@ -873,7 +873,11 @@ def test_the_monitor_runs_lif_feed_forward_step_once_per_step(monkeypatch):
     model = SequentialState(nn.Linear(12, 20), LIFCell(), nn.Linear(20, 8), LIFCell())
     x = 3 * torch.randn(4, 12, generator=torch.Generator().manual_seed(0))
     report = measure_activity(model, x, steps=5)
-    assert len(calls) == 2 * 5  # two neurons, five steps: one step function call each (was three)
+    # the monitor computes each step's charge itself, with Norse's operations: the step function runs only in
+    # the once-per-function check of that charge (float32 and float64), not at the model's 2 x 5 steps
+    assert len(calls) == 2
+    assert measure_activity(model, x, steps=5).rows == report.rows
+    assert len(calls) == 2
     assert len(report.rows) == 10
     assert all(row.u_var is not None for row in report.rows)
     with torch.no_grad():  # the membranes are those an independent free step gives
@@ -890,3 +894,30 @@ def test_the_monitor_runs_lif_feed_forward_step_once_per_step(monkeypatch):
             # a call's steps are reduced together (last-bit rounding)
             assert (row.u_mean, row.u_var) == pytest.approx((reference.mean, reference.variance), rel=1e-12, abs=1e-15)
             _, state = model(x, state)
+
+
+def test_a_step_whose_charge_differs_from_norse_1_1_gets_the_free_step(monkeypatch):
+    from snninit_adapters.adapters.norse import activity
+
+    charge = activity._lif_charge
+
+    def other_charge(x, state, p, dt):  # as if Norse's step charged otherwise, in its last bit
+        h, i = charge(x, state, p, dt)
+        return h * (1 + 2**-20), i
+
+    activity._charge_matches.cache_clear()
+    monkeypatch.setattr(activity, "_lif_charge", other_charge)
+    try:
+        assert not activity._charge_matches(lif_functional.lif_feed_forward_step)
+        model = SequentialState(nn.Linear(12, 20), LIFCell())
+        x = 3 * torch.randn(4, 12, generator=torch.Generator().manual_seed(0))
+        report = measure_activity(model, x, steps=3)
+        with torch.no_grad():  # the membranes come from Norse's own free step, not from the differing charge
+            h = model[0](x)
+            p_free = model[1].p._replace(v_th=torch.as_tensor(1e30))
+            _, charged = lif_functional.lif_feed_forward_step(h, model[1].state_fallback(h), p_free, model[1].dt)
+        reference = RunningMoments()
+        reference.update(charged.v)
+        assert report.layer("1")[0].u_var == pytest.approx(reference.variance, rel=1e-12)
+    finally:
+        activity._charge_matches.cache_clear()

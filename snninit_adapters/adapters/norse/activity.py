@@ -6,8 +6,9 @@ step again, from the same state, with every threshold field (``v_th``, ``v_thres
 ``p.lif.v_th``) raised out of reach, so that nothing spikes or resets and the new ``v`` is the charged
 membrane. On the monitor's copy the neuron's ``activation`` (the step function that cells and sequence
 modules call once per time step) is wrapped to do that inside each step: for ``LIFCell``'s
-``lif_feed_forward_step`` the free step is the step itself (it fires and resets the charged membrane as
-Norse does, bit for bit); for other neurons the free step is followed by the real one. For ``LSNN`` the
+``lif_feed_forward_step`` the step is computed once, its charge (Norse's own operations, checked against
+Norse's step once per process) then its fire and reset as Norse does, bit for bit; for other neurons the
+free step is followed by the real one. For ``LSNN`` the
 membrane is compared with the adaptive threshold ``b`` of its state, not with ``p.v_th``. A neuron
 without such an ``activation`` is re-run after its call instead (cells once per call; sequence modules
 one free and one real step per time step). A class whose parameters hold no threshold field gives its
@@ -16,6 +17,7 @@ spikes without a membrane.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
@@ -56,10 +58,47 @@ def _lif_step(activation: Any) -> Any:
     return None
 
 
+def _lif_charge(x: torch.Tensor, state: Any, p: Any, dt: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``lif_feed_forward_step``'s charge, the same torch operations in the same order: ``(h, i)``.
+
+    Norse computes the new current and the charged membrane before it fires; this is that part alone,
+    so the monitor's step fires and resets once (the free step would also fire and reset on the
+    unreachable threshold). :func:`_charge_matches` checks it against Norse's own step before it is used.
+    """
+    i_new = state.i + x
+    dv = dt * p.tau_mem_inv * ((p.v_leak - state.v) + i_new)
+    v_decayed = state.v + dv
+    di = -dt * p.tau_syn_inv * i_new
+    return v_decayed, i_new + di
+
+
+@functools.cache
+def _charge_matches(activation: Any) -> bool:
+    """Whether :func:`_lif_charge` gives ``activation``'s free step to the bit (checked once per function).
+
+    The check runs both on random inputs with Norse's default parameters, float32 and float64; a Norse
+    whose step computes its charge otherwise gets the free step instead.
+    """
+    lif = import_norse("functional.lif")
+    generator = torch.Generator().manual_seed(0)
+    for dtype in (torch.float32, torch.float64):
+        x, v, i = (3 * torch.randn(5, 37, generator=generator, dtype=dtype) for _ in range(3))
+        p = lif.LIFParameters()
+        state = lif.LIFFeedForwardState(v=v, i=i)
+        free = p._replace(v_th=torch.as_tensor(_UNREACHABLE))
+        with torch.no_grad():
+            _, expected = activation(x, state, free, 1e-3)
+            h, current = _lif_charge(x, state, p, 1e-3)
+        if not (torch.equal(h, expected.v) and torch.equal(current, expected.i)):
+            return False
+    return True
+
+
 def _charging_activation(module: Any, activation: Any) -> Any:
     """``activation`` that also keeps each step's charged membrane in the module's ``_snninit_charged``."""
     charged: list[torch.Tensor | None] = module.__dict__[_CHARGED]
     threshold = _lif_step(activation)
+    direct = threshold is not None and _charge_matches(activation)
     cache: dict[str, Any] = {}
 
     def step(x: torch.Tensor, state: Any, *rest: Any) -> Any:
@@ -70,8 +109,12 @@ def _charging_activation(module: Any, activation: Any) -> Any:
         if free is None:
             charged.append(None)
             return activation(x, state, *rest)
-        _, free_state = activation(x, state, *weights, free, dt)
-        h = membrane_of(free_state)
+        if direct and not weights:
+            h, current = _lif_charge(x, state, p, dt)
+            free_state = state._replace(v=h, i=current)
+        else:
+            _, free_state = activation(x, state, *weights, free, dt)
+            h = membrane_of(free_state)
         charged.append(h)
         if threshold is None or h is None:
             return activation(x, state, *rest)
