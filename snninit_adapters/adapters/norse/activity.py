@@ -109,6 +109,7 @@ def _charging_activation(module: Any, activation: Any) -> Any:
         if free is None:
             charged.append(None)
             return activation(x, state, *rest)
+        h: torch.Tensor | None
         if direct and not weights:
             h, current = _lif_charge(x, state, p, dt)
             free_state = state._replace(v=h, i=current)
