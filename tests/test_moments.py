@@ -97,7 +97,8 @@ def test_rows_reduced_together_equal_each_row_alone():
 
 
 _F32 = 2.0**-24  # float32's unit roundoff
-_LONG = 20_000  # a float32 row this long is reduced in float32 (shorter ones in float64)
+_LONG = 20_000  # a float32 row this long is reduced in float32 (shorter ones in float64), in one block
+_BLOCKS = 3 * 2**16 + 123  # and one this long in four blocks, the last one partial
 
 
 def _float32_bound(n):
@@ -105,18 +106,22 @@ def _float32_bound(n):
     return (math.log2(n) + 8) * _F32
 
 
+@pytest.mark.parametrize("length", [_LONG, _BLOCKS])
 @pytest.mark.parametrize(
     "draw",
     [
-        lambda rng: rng.standard_normal(_LONG),
-        lambda rng: rng.standard_normal(_LONG) * 0.01 + 3.0,  # a mean far above the spread
-        lambda rng: rng.exponential(size=_LONG) ** 2,  # skewness and kurtosis far from 0
-        lambda rng: np.where(rng.random(_LONG) < 0.05, 1.0, 0.0) - 0.3,  # a few large values, many equal ones
-        lambda rng: rng.standard_normal(_LONG) * 1e-12,  # fourth powers below float32's range: float64
+        lambda rng, n: rng.standard_normal(n),
+        lambda rng, n: rng.standard_normal(n) * 0.01 + 3.0,  # a mean far above the spread
+        lambda rng, n: rng.exponential(size=n) ** 2,  # skewness and kurtosis far from 0
+        lambda rng, n: np.where(rng.random(n) < 0.05, 1.0, 0.0) - 0.3,  # a few large values, many equal ones
+        lambda rng, n: rng.standard_normal(n) * 1e-12,  # fourth powers below float32's range: float64
+        lambda rng, n: np.where(np.arange(n) < n - 100, 0.0, 1.0),  # the spread only in the last block
+        # there, and tiny: the first blocks equal the mean (0) exactly, the last one needs float64
+        lambda rng, n: np.where(np.arange(n) < n - 100, 0.0, np.resize([1e-12, -1e-12], n)),
     ],
 )
-def test_a_long_float32_batch_gives_the_moments_of_its_values_to_float32_rounding(draw):
-    values = torch.from_numpy(draw(np.random.default_rng(0))).float()
+def test_a_long_float32_batch_gives_the_moments_of_its_values_to_float32_rounding(draw, length):
+    values = torch.from_numpy(draw(np.random.default_rng(0), length)).float()
     exact = values.double().numpy()  # the float32 values, exactly
     acc = RunningMoments()
     acc.update(values)
@@ -130,8 +135,9 @@ def test_a_long_float32_batch_gives_the_moments_of_its_values_to_float32_roundin
     assert math.isclose(acc.kurtosis, float(stats.kurtosis(exact)), abs_tol=2 * bound * float(np.mean(z**4)))
 
 
-def test_long_float32_rows_reduced_together_equal_each_row_alone():
-    values = torch.randn(4, _LONG, generator=torch.Generator().manual_seed(2)) * 2 + 7
+@pytest.mark.parametrize("length", [_LONG, _BLOCKS])
+def test_long_float32_rows_reduced_together_equal_each_row_alone(length):
+    values = torch.randn(4, length, generator=torch.Generator().manual_seed(2)) * 2 + 7
     for row, moments in zip(values, RunningMoments.of_rows(values), strict=True):
         alone = RunningMoments()
         alone.update(row)
