@@ -180,7 +180,7 @@ def _power_sums(rows: torch.Tensor, centre: torch.Tensor) -> tuple[torch.Tensor,
     Each block of columns is reduced in float32 and the blocks' sums are added in float64.
     """
     columns = max(1, _FLOAT32_BLOCK // rows.shape[0])
-    blocks = [_block_power_sums(block, centre) for block in rows.split(columns, dim=1)]
+    blocks = [_block_power_sums(rows[:, i : i + columns], centre) for i in range(0, rows.shape[1], columns)]
     sums = torch.stack([powers for powers, _ in blocks]).double().sum(dim=0)
     spread = torch.stack([largest for _, largest in blocks]).amax(dim=0)
     return sums, spread
