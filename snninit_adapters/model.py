@@ -167,20 +167,21 @@ def atoms(model: nn.Module, manager: pluggy.PluginManager) -> dict[str, Atom]:
     """
     found: dict[str, Atom] = {}
     seen: set[int] = set()
-
-    def visit(name: str, module: nn.Module) -> None:
+    pending: list[tuple[str, nn.Module]] = [("", model)]  # a stack, not a recursive closure: no reference cycle
+    while pending:
+        name, module = pending.pop()
         if id(module) in seen:
-            return
+            continue
         seen.add(id(module))
         role = _classify(name or ROOT, module, manager)
         if role is not None:
             found[name or ROOT] = Atom(name or ROOT, module, role)
-            return
+            continue
+        children = []
         for child_name, child in module.named_children():
             inner = _compiled(child)  # a torch.compile'd submodule: its atoms are the compiled module's
-            visit(f"{name}.{child_name}" if name else child_name, inner if inner is not None else child)
-
-    visit("", model)
+            children.append((f"{name}.{child_name}" if name else child_name, inner if inner is not None else child))
+        pending.extend(reversed(children))
     return found
 
 

@@ -44,7 +44,7 @@ from snninit_adapters.model import (
 )
 from snninit_adapters.moments import RunningMoments
 from snninit_adapters.plugins import get_plugin_manager
-from snninit_adapters.replica import copy_model
+from snninit_adapters.replica import copy_model, release
 
 __all__ = ["ActivityRecorder", "ActivityReport", "ActivityRow", "RunningMoments", "measure_activity"]
 
@@ -245,8 +245,11 @@ def measure_activity(model: nn.Module, example_input: Any, *, steps: int | None 
     replica = copy_model(model, share_parameters=True)  # the run only reads the weights
     notes.extend(strip_compiled(replica))
     versions = parameter_versions(model)
-    with ActivityRecorder(replica, get_plugin_manager()) as recorder:
-        report = recorder.run(example_input, steps=steps, notes=notes)
+    try:
+        with ActivityRecorder(replica, get_plugin_manager()) as recorder:
+            report = recorder.run(example_input, steps=steps, notes=notes)
+    finally:
+        release(replica, model)  # its buffers and state freed now: the report holds names, not modules
     changed = changed_in_place(model, versions)
     if changed:
         note = (

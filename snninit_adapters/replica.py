@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["copy_model"]
+__all__ = ["copy_model", "release"]
 
 _ATOMIC = (type(None), bool, int, float, complex, str, bytes, type)  # what deepcopy returns unchanged
 _EMPTY_COPYABLE = (dict, OrderedDict, list, set)
@@ -60,6 +60,25 @@ def copy_model(model: nn.Module, *, share_parameters: bool = False) -> nn.Module
                 weight_norm: Any = next(h for h in hooks if getattr(h, "name", None) == name)
                 copied.__dict__[name] = weight_norm.compute_weight(copied)
     return replica
+
+
+def release(replica: nn.Module, model: nn.Module) -> None:
+    """Free a copy the library is done with now, not at the garbage collector's next full pass.
+
+    Modules hold reference cycles (snnTorch's neurons keep their own bound methods, the adapters'
+    per-instance steps close over their module), so a dropped copy lingers with its buffers and state
+    until a collection finds it. Emptying the ``__dict__`` of each of the copy's modules breaks those
+    cycles; a module the copy shares with ``model`` (a class whose ``__deepcopy__`` returns itself) is
+    left alone.
+
+    Args:
+        replica: The copy, unusable afterwards.
+        model: The model it was copied from.
+    """
+    originals = {id(module) for module in model.modules()}
+    for module in list(replica.modules()):
+        if id(module) not in originals:
+            module.__dict__.clear()
 
 
 def _plain(buffer: torch.Tensor) -> bool:

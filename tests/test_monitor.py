@@ -298,3 +298,31 @@ def test_csv_leaves_a_missing_membrane_empty(toy_adapter, tmp_path):
 def test_report_is_exported():
     assert snninit_adapters.ActivityReport is ActivityReport
     assert snninit_adapters.measure_activity is measure_activity
+
+
+def test_the_monitors_copy_is_freed_when_measure_activity_returns(toy_adapter, monkeypatch):
+    import gc
+    import weakref
+
+    from snninit_adapters import monitor
+
+    made = []
+
+    def copying(model, **kwargs):
+        replica = copy_model(model, **kwargs)
+        made.extend(weakref.ref(module) for module in replica.modules())
+        return replica
+
+    copy_model = monitor.copy_model
+    monkeypatch.setattr(monitor, "copy_model", copying)
+    net = two_blocks()
+    enabled = gc.isenabled()
+    gc.disable()  # freed by reference counting alone, cycles and all (the recorder's hooks close over it)
+    try:
+        report = measure_activity(net, torch.randn(4, 50))
+        assert made
+        assert all(probe() is None for probe in made)
+    finally:
+        if enabled:
+            gc.enable()
+    assert report.layers == ["1", "3"]

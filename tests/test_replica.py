@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from snninit_adapters.replica import copy_model
+from snninit_adapters.replica import copy_model, release
 
 
 class _Stateful(nn.Module):
@@ -133,3 +133,54 @@ def test_a_buffer_viewing_a_parameter_is_copied_as_deepcopy_copies_it():
     reference.weight.data.zero_()
     assert torch.equal(replica.flat, reference.flat)
     assert torch.equal(model.flat, model.weight.detach().view(-1))
+
+
+class _Singleton(nn.Module):
+    """A module whose __deepcopy__ returns itself: the copy holds the original."""
+
+    def __deepcopy__(self, memo: dict[int, object]) -> _Singleton:
+        return self
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class _Cyclic(nn.Module):
+    """A module holding one of its own bound methods, as snnTorch's neurons do: a reference cycle."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.step = self.forward
+        self.register_buffer("state", torch.zeros(3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+def test_release_frees_the_copy_without_the_garbage_collector_and_leaves_shared_modules_alone():
+    import gc
+    import weakref
+
+    shared = _Singleton()
+    model = nn.Sequential(_Cyclic(), nn.Linear(3, 3), shared)
+    before = {name: value.clone() for name, value in model.state_dict().items()}
+    replica = copy_model(model, share_parameters=True)
+    assert replica[2] is shared
+    probes = [weakref.ref(replica[0]), weakref.ref(replica[0].state)]
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        kept = copy_model(model, share_parameters=True)  # not released: the cycle keeps it after del
+        kept_probe = weakref.ref(kept[0])
+        del kept
+        assert kept_probe() is not None
+        release(replica, model)
+        del replica
+        assert [probe() for probe in probes] == [None, None]
+    finally:
+        if enabled:
+            gc.enable()
+    assert shared.__dict__  # the shared module keeps its state
+    assert model[0].step is not None
+    assert model(torch.ones(3)).shape == (3,)
+    assert all(torch.equal(before[name], value) for name, value in model.state_dict().items())
