@@ -41,24 +41,29 @@ def copy_model(model: nn.Module, *, share_parameters: bool = False) -> nn.Module
             are most of a large model. Such a run must not change a parameter in place; see
             :func:`~snninit_adapters.model.changed_in_place`.
     """
+    modules = list(model.modules())  # one walk of the tree serves every step below
     computed = []
-    for module in model.modules():
+    for module in modules:
         for hook in module._forward_pre_hooks.values():
             name = getattr(hook, "name", None)
             if type(hook).__name__ == "WeightNorm" and isinstance(name, str) and name in module.__dict__:
                 computed.append((module, name, module.__dict__.pop(name)))
-    memo: dict[int, Any] = {id(p): p for p in model.parameters()} if share_parameters else {}
+    memo: dict[int, Any] = {}
+    if share_parameters:
+        memo = {id(p): p for m in modules for p in m._parameters.values() if p is not None}
+    buffers = [b for m in modules for b in m._buffers.values() if b is not None]
     try:
-        replica = _Copier(memo, _clonable_buffers(model)).module(model)
+        replica = _Copier(memo, _clonable_buffers(buffers)).module(model)
     finally:
         for module, name, value in computed:
             module.__dict__[name] = value
-    for original, copied in zip(model.modules(), replica.modules(), strict=True):
-        for module, name, _ in computed:
-            if module is original:
-                hooks = copied._forward_pre_hooks.values()
-                weight_norm: Any = next(h for h in hooks if getattr(h, "name", None) == name)
-                copied.__dict__[name] = weight_norm.compute_weight(copied)
+    if computed:
+        for original, copied in zip(modules, replica.modules(), strict=True):
+            for module, name, _ in computed:
+                if module is original:
+                    hooks = copied._forward_pre_hooks.values()
+                    weight_norm: Any = next(h for h in hooks if getattr(h, "name", None) == name)
+                    copied.__dict__[name] = weight_norm.compute_weight(copied)
     return replica
 
 
@@ -95,9 +100,9 @@ def _plain(buffer: torch.Tensor) -> bool:
     )
 
 
-def _clonable_buffers(model: nn.Module) -> bool:
+def _clonable_buffers(every: list[torch.Tensor]) -> bool:
     """Whether every buffer can be cloned on its own: plain, and no two share a storage (deepcopy keeps sharing)."""
-    buffers = [b for b in model.buffers() if b.numel()]
+    buffers = list({id(b): b for b in every if b.numel()}.values())  # a buffer held twice is one buffer
     if not all(_plain(b) for b in buffers):
         return False
     return len({b.untyped_storage().data_ptr() for b in buffers}) == len(buffers)
@@ -130,11 +135,15 @@ class _Copier:
             return found
         if type(value) in _ATOMIC:
             return value
+        if type(value) is tuple and all(type(item) in _ATOMIC for item in value):  # kernel sizes, strides, ...
+            return value  # deepcopy returns such a tuple itself
         if type(value) in _EMPTY_COPYABLE and not value:  # a module's many empty hook dicts
             fresh = self.memo[id(value)] = type(value)()
             return fresh
         if key == "_modules" and type(value) is dict:
             return {name: None if child is None else self.module(child) for name, child in value.items()}
+        if key == "_parameters" and type(value) is dict:  # each parameter as deepcopy copies it (or shared)
+            return {name: None if p is None else self.value("", p) for name, p in value.items()}
         if key == "_buffers" and type(value) is dict and self.clone_buffers:
             return {name: None if b is None else self.buffer(b) for name, b in value.items()}
         return copy.deepcopy(value, self.memo)
