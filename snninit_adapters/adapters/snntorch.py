@@ -8,6 +8,7 @@ snnTorch is imported only when a model contains one of its modules.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -36,7 +37,13 @@ _RESETS: dict[int, Reset] = {0: "soft", 1: "hard", 2: "none"}
 
 
 def _is_snntorch_module(module: nn.Module) -> bool:
-    return any(cls.__module__.split(".")[0] == FRAMEWORK for cls in type(module).__mro__)
+    cls: type = type(module)
+    return _snntorch_class(cls)
+
+
+@functools.lru_cache(maxsize=4096)  # per class: discovery and the monitor ask it of every module at every call
+def _snntorch_class(cls: type) -> bool:
+    return any(c.__module__.split(".")[0] == FRAMEWORK for c in cls.__mro__)
 
 
 def _import_snntorch() -> Any:
