@@ -921,3 +921,20 @@ def test_a_step_whose_charge_differs_from_norse_1_1_gets_the_free_step(monkeypat
         assert report.layer("1")[0].u_var == pytest.approx(reference.variance, rel=1e-12)
     finally:
         activity._charge_matches.cache_clear()
+
+
+def test_a_charge_that_cannot_run_on_this_norse_gets_the_free_step(monkeypatch):
+    from snninit_adapters.adapters.norse import activity
+
+    def missing_field(x, state, p, dt):  # as if a Norse's parameters had no tau_syn_inv
+        raise AttributeError("'LIFParameters' object has no attribute 'tau_syn_inv'")
+
+    activity._charge_matches.cache_clear()
+    monkeypatch.setattr(activity, "_lif_charge", missing_field)
+    try:
+        assert not activity._charge_matches(lif_functional.lif_feed_forward_step)
+        model = SequentialState(nn.Linear(12, 20), LIFCell())
+        report = measure_activity(model, 3 * torch.randn(4, 12, generator=torch.Generator().manual_seed(0)), steps=3)
+        assert all(row.u_var is not None for row in report.rows)
+    finally:
+        activity._charge_matches.cache_clear()

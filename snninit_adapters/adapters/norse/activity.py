@@ -86,9 +86,12 @@ def _charge_matches(activation: Any) -> bool:
         p = lif.LIFParameters()
         state = lif.LIFFeedForwardState(v=v, i=i)
         free = p._replace(v_th=torch.as_tensor(_UNREACHABLE))
-        with torch.no_grad():
-            _, expected = activation(x, state, free, 1e-3)
-            h, current = _lif_charge(x, state, p, 1e-3)
+        try:
+            with torch.no_grad():
+                _, expected = activation(x, state, free, 1e-3)
+                h, current = _lif_charge(x, state, p, 1e-3)
+        except Exception:  # a Norse whose step or parameters differ in form: the free step, always right
+            return False
         if not (torch.equal(h, expected.v) and torch.equal(current, expected.i)):
             return False
     return True
