@@ -44,7 +44,7 @@ from snninit_adapters.errors import SNNInitError
 from snninit_adapters.model import named_modules, strip_compiled, tensors
 from snninit_adapters.monitor import ActivityRecorder
 from snninit_adapters.plan import Plan
-from snninit_adapters.replica import copy_model
+from snninit_adapters.replica import copy_model, release
 from snninit_adapters.report import PopulationCalibration
 from snninit_adapters.targets import Refusal, WeightTarget, weight_target
 from snninit_adapters.write import write_normaliser, write_plan
@@ -380,28 +380,31 @@ def calibrate(
         The factor of every planned layer and normaliser, and what each population measured.
     """
     replica = copy_model(model)
-    notes = strip_compiled(replica)
-    copied, knobs, norm_knobs = _on_copy(plan, model, replica)
-    write_plan(copied.layers, None, normalisers=copied.normalisers, values=values)
-    populations = _populations(copied, knobs, norm_knobs, settings, target_variance)
-    with ActivityRecorder(replica, manager) as recorder:
-        if settings.holdout is not None:
-            calibration_part, held_out = example_input, settings.holdout
-        else:
-            dim = (
-                settings.batch_dim
-                if settings.batch_dim is not None
-                else _batch_dim(_run(recorder, example_input, settings), example_input)
-            )
-            calibration_part, held_out = _split(example_input, dim)
-            notes.append(f"calibrated on half of the example batch (dimension {dim}), checked on the other half"
-                         if held_out is not None else "the example batch has one sample: no held-out part")  # fmt: skip
-        _iterate(recorder, calibration_part, populations, settings)
-        if held_out is not None:
-            report = _run(recorder, held_out, settings)
-            for population in populations:
-                population.held_out = _value(report, population.name, settings.target)[0]
-    return _result(plan, knobs, norm_knobs, populations, settings, notes, model.training)
+    try:
+        notes = strip_compiled(replica)
+        copied, knobs, norm_knobs = _on_copy(plan, model, replica)
+        write_plan(copied.layers, None, normalisers=copied.normalisers, values=values)
+        populations = _populations(copied, knobs, norm_knobs, settings, target_variance)
+        with ActivityRecorder(replica, manager) as recorder:
+            if settings.holdout is not None:
+                calibration_part, held_out = example_input, settings.holdout
+            else:
+                dim = (
+                    settings.batch_dim
+                    if settings.batch_dim is not None
+                    else _batch_dim(_run(recorder, example_input, settings), example_input)
+                )
+                calibration_part, held_out = _split(example_input, dim)
+                halves = f"calibrated on half of the example batch (dimension {dim}), checked on the other half"
+                notes.append(halves if held_out is not None else "the example batch has one sample: no held-out part")
+            _iterate(recorder, calibration_part, populations, settings)
+            if held_out is not None:
+                report = _run(recorder, held_out, settings)
+                for population in populations:
+                    population.held_out = _value(report, population.name, settings.target)[0]
+        return _result(plan, knobs, norm_knobs, populations, settings, notes, model.training)
+    finally:
+        release(replica, model)  # the copy.s weights freed now: the result holds numbers and names only
 
 
 def _result(

@@ -232,3 +232,32 @@ def test_ctrl_c_during_calibration_leaves_the_model_untouched(monkeypatch):
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     for module in model.modules():
         assert not module._forward_hooks
+
+
+def test_the_calibration_copy_is_freed_when_calibration_returns(monkeypatch):
+    import gc
+    import weakref
+
+    from snninit_adapters import calibrate
+
+    made = []
+    copy_model = calibrate.copy_model
+
+    def copying(model, **kwargs):
+        replica = copy_model(model, **kwargs)
+        made.extend(weakref.ref(module) for module in replica.modules())
+        return replica
+
+    monkeypatch.setattr(calibrate, "copy_model", copying)
+    model = Pooled()
+    model.lif1.step = model.lif1.forward  # a neuron holding its own bound method, as snnTorch's do: a cycle
+    enabled = gc.isenabled()
+    gc.disable()  # the copy (with its own weights) freed by reference counting, not at a later collection
+    try:
+        report = apply_snn_init(model, torch.randn(16, 1, 16, 16, generator=gen(0)), calibrate=True, generator=gen(2))
+        assert made
+        assert all(probe() is None for probe in made)
+    finally:
+        if enabled:
+            gc.enable()
+    assert [row.status.split(";")[0] for row in report.calibration] == ["converged", "converged"]
