@@ -10,13 +10,17 @@ framework's first neuron step can do one-off work (SpikingJelly 2.0 imports ``to
 first neuron step, seconds on a CPU), which belongs to no steady-state ratio.
 
 Models: SpikingJelly's spiking ResNet-18 and SEW-ResNet-18 with IFNode and LIFNode (multi-step,
-T = 4, batch 1, 3 x 64 x 64; needs torchvision), the snnTorch tutorial CSNN (time loop inside, T = 4,
-batch 32), Norse's ConvNet (T = 4, batch 32) and a plain snnTorch MLP of 10 Linear(100, 100) + Leaky
-layers (single-step, ``steps=4``, batch 32).
+T = 4, batch 1, 3 x 64 x 64 unless ``--sj-batch`` / ``--sj-size`` say otherwise; needs torchvision),
+the snnTorch tutorial CSNN (time loop inside, T = 4, batch 32), Norse's ConvNet (T = 4, batch 32) and
+a plain snnTorch MLP of 10 Linear(100, 100) + Leaky layers (single-step, ``steps=4``, batch 32).
+
+At batch 1 and 64 x 64 the ResNets' layers are small, so torch's cost per operation, not the data,
+sets the monitor's cost (counting spikes and reducing four moments per neuron call); larger inputs
+show the ratio where the data dominate.
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/measure_activity.py [--repeats 15] [--threads 1]
-[--models spiking-if,spiking-lif,sew-if,sew-lif,csnn,convnet,mlp]`` (the SpikingJelly models need
-torchvision, e.g. the ``spikingjelly`` tox env).
+[--models spiking-if,spiking-lif,sew-if,sew-lif,csnn,convnet,mlp] [--sj-batch 1] [--sj-size 64]``
+(the SpikingJelly models need torchvision, e.g. the ``spikingjelly`` tox env).
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ from snninit_adapters.model import reset_state
 Case = tuple[nn.Module, torch.Tensor, int | None]
 
 
+SJ_INPUT = {"batch": 1, "size": 64}  # --sj-batch / --sj-size
+
+
 def spikingjelly(arch: str, kind: str) -> Case:
     from spikingjelly.activation_based import functional, neuron
     from spikingjelly.activation_based.model import sew_resnet, spiking_resnet
@@ -48,7 +55,8 @@ def spikingjelly(arch: str, kind: str) -> Case:
     else:
         net = spiking_resnet.spiking_resnet18(spiking_neuron=cell)
     functional.set_step_mode(net, "m")
-    return net.eval(), torch.randn(4, 1, 3, 64, 64, generator=torch.Generator().manual_seed(0)), None
+    batch, size = SJ_INPUT["batch"], SJ_INPUT["size"]
+    return net.eval(), torch.randn(4, batch, 3, size, size, generator=torch.Generator().manual_seed(0)), None
 
 
 def csnn() -> Case:
@@ -123,11 +131,15 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(CASES))
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (0: leave torch's default)")
+    parser.add_argument("--sj-batch", type=int, default=1, help="batch of the SpikingJelly ResNets' input")
+    parser.add_argument("--sj-size", type=int, default=64, help="height and width of their input")
     args = parser.parse_args()
+    SJ_INPUT.update(batch=args.sj_batch, size=args.sj_size)
     if args.threads:
         torch.set_num_threads(args.threads)
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {args.repeats} interleaved repeats, "
+        f"SpikingJelly input B = {args.sj_batch}, 3 x {args.sj_size} x {args.sj_size}, "
         f"snninit_adapters from {snninit_adapters.__file__}"
     )
     print("| model | warm-up s (first forward / first measure_activity) | forward ms | measure_activity ms | ratio |")
