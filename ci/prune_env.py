@@ -16,11 +16,6 @@ import sys
 from pathlib import Path
 
 
-def size(path: Path) -> int:
-    """Bytes in the regular files under ``path``."""
-    return sum(entry.stat().st_size for entry in path.rglob("*") if entry.is_file() and not entry.is_symlink())
-
-
 def main() -> None:
     """Remove the site-packages folder given as the one argument, if SNNINIT_PRUNE_ENVS is 1."""
     if os.environ.get("SNNINIT_PRUNE_ENVS") != "1":
@@ -28,10 +23,10 @@ def main() -> None:
     (target,) = (Path(argument) for argument in sys.argv[1:])
     if not target.is_dir() or target.name != "site-packages":
         sys.exit(f"prune_env: {target} is not a site-packages folder; nothing removed")
-    freed = size(target)
+    before = shutil.disk_usage(target.parent).free
     shutil.rmtree(target)
-    free = shutil.disk_usage(target.parent).free
-    print(f"prune_env: removed {target} ({freed / 2**30:.1f} GiB); {free / 2**30:.1f} GiB free")
+    free = shutil.disk_usage(target.parent).free  # the difference, not a second walk of the files
+    print(f"prune_env: removed {target} (about {(free - before) / 2**30:.1f} GiB); {free / 2**30:.1f} GiB free")
 
 
 if __name__ == "__main__":
