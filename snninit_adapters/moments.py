@@ -152,7 +152,7 @@ def _central_sums(rows: torch.Tensor) -> torch.Tensor:
     of float32 or narrower are reduced in float32, with no float64 copy of them (4x faster on a CPU for
     a membrane of 2.4 million values, whose size, not the arithmetic, sets the cost): each row is centred
     on its float32 mean :math:`c`, exactly for every value within a factor 2 of it (Sterbenz), the
-    powers of :math:`d = x - c` are summed block by block (65536 values at a time, so that the
+    powers of :math:`d = x - c` are summed block by block (on a CPU 65536 values at a time, so that the
     temporaries stay in cache) with torch's cascade sums (error about :math:`\log_2` of the block's
     size float32 roundings of the sum of the terms' sizes), the blocks' sums are added in float64, and
     the sums are moved to the row's mean :math:`c + e`, :math:`e = \sum d / n`, in float64. The moments
@@ -177,9 +177,11 @@ def _central_sums(rows: torch.Tensor) -> torch.Tensor:
 def _power_sums(rows: torch.Tensor, centre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Per row: the sums of ``d, d^2, d^3, d^4`` for ``d = rows - centre`` (float64, ``[R, 4]``), and max ``|d|``.
 
-    Each block of columns is reduced in float32 and the blocks' sums are added in float64.
+    Each block of columns is reduced in float32 and the blocks' sums are added in float64. Blocks are
+    for a CPU's cache; on an accelerator, where each block would cost a dozen kernel launches, the row
+    is one block.
     """
-    columns = max(1, _FLOAT32_BLOCK // rows.shape[0])
+    columns = max(1, _FLOAT32_BLOCK // rows.shape[0]) if rows.device.type == "cpu" else rows.shape[1]
     blocks = [_block_power_sums(rows[:, i : i + columns], centre) for i in range(0, rows.shape[1], columns)]
     sums = torch.stack([powers for powers, _ in blocks]).double().sum(dim=0)
     spread = torch.stack([largest for _, largest in blocks]).amax(dim=0)

@@ -167,7 +167,7 @@ def _nonzero(rows: torch.Tensor) -> torch.Tensor:
     """How many nonzero values each row of ``rows`` (``[R, N]``) holds.
 
     ``bool().sum`` counted in int32 where a row cannot overflow it: on a CPU 4x faster than the int64
-    sum (and than ``count_nonzero``) for a spike tensor of 2 million values a step.
+    sum, and 2x faster than ``count_nonzero``, for a spike tensor of 2 million values a step.
     """
     dtype = torch.int32 if rows.shape[1] < 2**31 else torch.int64
     return rows.bool().sum(dim=1, dtype=dtype)

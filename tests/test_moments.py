@@ -143,3 +143,23 @@ def test_long_float32_rows_reduced_together_equal_each_row_alone(length):
         alone.update(row)
         for name in ("mean", "variance", "skewness", "kurtosis"):
             assert getattr(moments, name) == pytest.approx(getattr(alone, name), rel=1e-6, abs=1e-6)
+
+
+def test_a_row_is_cut_into_blocks_on_a_cpu_only(monkeypatch):
+    from snninit_adapters import moments
+
+    calls = []
+    block_sums = moments._block_power_sums
+
+    def counted(block, centre):
+        calls.append(block.device.type)
+        return block_sums(block, centre)
+
+    monkeypatch.setattr(moments, "_block_power_sums", counted)
+    for device in ("cpu", "meta"):  # meta stands in for an accelerator: one launch sequence per row
+        rows = torch.zeros(4, _BLOCKS, device=device)
+        sums, spread = moments._power_sums(rows, rows.mean(dim=1, keepdim=True))
+        assert sums.shape == (4, 4)
+        assert spread.shape == (4,)
+    assert calls.count("cpu") == math.ceil(_BLOCKS / (2**16 // 4))
+    assert calls.count("meta") == 1
