@@ -21,9 +21,23 @@ from typing import Any, TypeVar, cast
 import torch
 from torch import nn
 
-__all__ = ["AveragedGain", "average_gain", "compact_values", "cpu_float64", "neuron_hook"]
+__all__ = ["AveragedGain", "average_gain", "comes_from", "compact_values", "cpu_float64", "neuron_hook"]
 
 Hook = TypeVar("Hook", bound=Callable[..., Any])
+
+
+def comes_from(module: nn.Module, package: str) -> bool:
+    """Whether a class in ``module``'s MRO is defined in ``package`` or one of its submodules.
+
+    Answered once per class and package: discovery and the monitor ask it of every module at every call.
+    """
+    cls: type = type(module)
+    return _class_from(cls, package)
+
+
+@functools.lru_cache(maxsize=4096)
+def _class_from(cls: type, package: str) -> bool:
+    return any(c.__module__ == package or c.__module__.startswith(package + ".") for c in cls.__mro__)
 
 
 def neuron_hook(is_mine: Callable[[nn.Module], bool]) -> Callable[[Hook], Hook]:

@@ -8,14 +8,13 @@ snnTorch is imported only when a model contains one of its modules.
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import Any
 
 import torch
 from torch import nn
 
-from snninit_adapters.adapters.common import compact_values, neuron_hook
+from snninit_adapters.adapters.common import comes_from, compact_values, neuron_hook
 from snninit_adapters.hookspecs import hookimpl
 from snninit_adapters.layers import OwnedWeight
 from snninit_adapters.neurons import NeuronRecord, Reset
@@ -37,13 +36,7 @@ _RESETS: dict[int, Reset] = {0: "soft", 1: "hard", 2: "none"}
 
 
 def _is_snntorch_module(module: nn.Module) -> bool:
-    cls: type = type(module)
-    return _snntorch_class(cls)
-
-
-@functools.lru_cache(maxsize=4096)  # per class: discovery and the monitor ask it of every module at every call
-def _snntorch_class(cls: type) -> bool:
-    return any(c.__module__.split(".")[0] == FRAMEWORK for c in cls.__mro__)
+    return comes_from(module, FRAMEWORK)
 
 
 def _import_snntorch() -> Any:

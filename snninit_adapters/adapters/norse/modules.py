@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import nn
 
+from snninit_adapters.adapters.common import comes_from
 from snninit_adapters.plugins import require_framework
 
 __all__ = ["FRAMEWORK", "NorseClasses", "import_norse", "is_neuron", "is_norse_module", "membrane_of", "norse_classes"]
@@ -26,13 +27,7 @@ FRAMEWORK = "norse"
 
 def is_norse_module(module: nn.Module) -> bool:
     """Whether a class in ``module``'s MRO comes from Norse."""
-    cls: type = type(module)
-    return _norse_class(cls)
-
-
-@functools.lru_cache(maxsize=4096)  # per class: discovery and the monitor ask it of every module at every call
-def _norse_class(cls: type) -> bool:
-    return any(c.__module__.split(".")[0] == FRAMEWORK for c in cls.__mro__)
+    return comes_from(module, FRAMEWORK)
 
 
 def import_norse(submodule: str) -> Any:

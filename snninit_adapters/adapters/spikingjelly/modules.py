@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from snninit_adapters.adapters.common import comes_from
 from snninit_adapters.errors import SNNInitError
 from snninit_adapters.plugins import require_framework
 
@@ -37,28 +38,20 @@ NEURON_PACKAGE = "spikingjelly.activation_based.neuron"
 _NON_SPIKING = ("NonSpikingBaseNode", "NoisyNonSpikingBaseNode")
 
 
-def _from(package: str, cls: type) -> bool:
-    """Whether a class in ``cls``'s MRO comes from ``package`` or one of its submodules."""
-    return any(c.__module__ == package or c.__module__.startswith(package + ".") for c in cls.__mro__)
-
-
 @functools.lru_cache(maxsize=4096)  # per class: discovery and the monitor ask it of every module at every call
-def _kind(cls: type) -> tuple[bool, bool]:
-    """(from SpikingJelly, a spiking neuron) for a module class."""
-    non_spiking = any(c.__name__ in _NON_SPIKING and c.__module__.startswith(NEURON_PACKAGE) for c in cls.__mro__)
-    return _from(FRAMEWORK, cls), _from(NEURON_PACKAGE, cls) and not non_spiking
+def _non_spiking(cls: type) -> bool:
+    return any(c.__name__ in _NON_SPIKING and c.__module__.startswith(NEURON_PACKAGE) for c in cls.__mro__)
 
 
 def is_spikingjelly_module(module: nn.Module) -> bool:
     """Whether a class in ``module``'s MRO comes from SpikingJelly."""
-    cls: type = type(module)
-    return _kind(cls)[0]
+    return comes_from(module, FRAMEWORK)
 
 
 def is_neuron(module: nn.Module) -> bool:
     """Whether ``module`` is a SpikingJelly spiking neuron (a ``NonSpiking*`` readout is not)."""
     cls: type = type(module)
-    return _kind(cls)[1]
+    return comes_from(module, NEURON_PACKAGE) and not _non_spiking(cls)
 
 
 def import_neuron_package() -> Any:
