@@ -4,8 +4,9 @@ r"""Measure the activity that reaches each neuron layer: spikes and membrane sta
 state, the model's parameters) under ``torch.no_grad()``, with a forward hook on every neuron that the
 framework adapters recognise. After each call of a neuron its adapter's ``snninit_step_activity`` hook
 returns the spikes and the membrane potential of every time step that call ran; the monitor folds them
-into running statistics per (layer, step) and drops the tensors, so memory stays O(layers x steps)
-whatever the batch:
+into running statistics per (layer, step), short steps (under 16384 values) kept and reduced together by
+length at the end of the run (at most 2^22 values kept), so memory stays O(layers x steps) plus that
+cap whatever the batch:
 
 - the number of neuron-steps (elements of the spike tensor, summed over the batch) and how many of
   them emitted a spike (a nonzero output; graded, multi-level and ternary spikes count once);
@@ -74,6 +75,7 @@ class _Monitor:
         self.without_membrane: set[str] = set()
         self.fallback: set[str] = set()
         self.errors: dict[str, str] = {}
+        self.pending = _Pending()
 
     def hook(self, name: str) -> Any:
         def after(module: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any], output: Any) -> None:
@@ -108,26 +110,25 @@ class _Monitor:
             for spikes, membrane in activity:
                 self.record(name, spikes, membrane)
             return
-        (neurons,) = sizes
-        counts = _nonzero(torch.stack([spikes.detach().reshape(-1) for spikes, _ in activity])).tolist()
+        steps = [_Step() for _ in activity]
+        self.steps[name].extend(steps)
+        spikes = torch.stack([spikes.detach().reshape(-1) for spikes, _ in activity])
         membranes = torch.stack([m.detach().reshape(-1) for _, m in activity if m is not None])
-        for count, moments in zip(counts, RunningMoments.of_rows(membranes), strict=True):
-            step = _Step()
-            step.neurons, step.spikes, step.membrane = neurons, int(count), moments
-            self.steps[name].append(step)
+        self.pending.add(steps, spikes, membranes)  # stacked: copies, whatever the model does to its tensors next
 
     def record(self, name: str, spikes: torch.Tensor, membrane: torch.Tensor | None) -> None:
         step = _Step()
         self.steps[name].append(step)
-        step.neurons = spikes.numel()
-        step.spikes = int(_nonzero(spikes.detach().reshape(1, -1))[0])
         if membrane is None or membrane.numel() != spikes.numel():
             self.without_membrane.add(name)
-            return
-        step.membrane = RunningMoments()
-        step.membrane.update(membrane)
+            membrane = None
+        rows = [t.detach().reshape(1, -1) for t in (spikes, membrane) if t is not None]
+        if rows[0].shape[1] < _DEFERRED_ROW:  # kept (a copy: the model may change its tensors in place) for later
+            rows = [row.clone() for row in rows]
+        self.pending.add([step], rows[0], rows[1] if len(rows) > 1 else None)
 
     def report(self, notes: list[str]) -> ActivityReport:
+        self.pending.reduce()
         rows = []
         for name, steps in self.steps.items():
             kind = type(self.neurons[name]).__name__
@@ -161,6 +162,59 @@ class _Monitor:
         if missing:
             notes.append(f"membrane not available for {', '.join(missing)} (statistics left empty)")
         return ActivityReport(rows=tuple(rows), notes=tuple(notes))
+
+
+# rows of fewer values than this are kept and reduced with the other rows of their length at the end of
+# the run (or when the kept rows reach _DEFERRED_VALUES): there torch's cost per operation, not the data,
+# sets the cost of counting and reducing them, and one reduction of many rows costs about what one costs
+_DEFERRED_ROW = 2**14
+_DEFERRED_VALUES = 2**22  # at most this many values (spikes and membranes) are kept: 16 MiB in float32
+
+
+class _Pending:
+    """Steps whose spikes and membranes are kept as rows, to be counted and reduced together by length."""
+
+    def __init__(self) -> None:
+        self.groups: dict[tuple[Any, ...], list[tuple[list[_Step], torch.Tensor, torch.Tensor | None]]] = {}
+        self.values = 0
+
+    def add(self, steps: list[_Step], spikes: torch.Tensor, membranes: torch.Tensor | None) -> None:
+        """Rows ``[R, N]`` of the steps ``steps``: kept if short, else reduced now (``membranes`` may be None)."""
+        entry = (steps, spikes, membranes)
+        if spikes.shape[1] >= _DEFERRED_ROW:
+            _reduce([entry])
+            return
+        values = spikes.numel() * (1 if membranes is None else 2)
+        if self.values + values > _DEFERRED_VALUES:
+            self.reduce()
+        key = (spikes.shape[1], spikes.device, spikes.dtype, None if membranes is None else membranes.dtype)
+        self.groups.setdefault(key, []).append(entry)
+        self.values += values
+
+    def reduce(self) -> None:
+        """Count and reduce every kept row into its step, and forget the rows."""
+        groups, self.groups, self.values = self.groups, {}, 0
+        for entries in groups.values():
+            _reduce(entries)
+
+
+def _reduce(entries: list[tuple[list[_Step], torch.Tensor, torch.Tensor | None]]) -> None:
+    """Fill the steps of rows of one length, device and dtypes: one count and one reduction for all of them."""
+    steps = [step for step_list, _, _ in entries for step in step_list]
+    spikes = [rows for _, rows, _ in entries]
+    counts = _nonzero(spikes[0] if len(spikes) == 1 else torch.cat(spikes)).tolist()
+    neurons = spikes[0].shape[1]
+    for step, count in zip(steps, counts, strict=True):
+        step.neurons, step.spikes = neurons, int(count)
+    membranes = [rows for _, _, rows in entries if rows is not None]
+    if not membranes:
+        return
+    if neurons == 0:
+        moments = [RunningMoments() for _ in steps]  # no value seen
+    else:
+        moments = RunningMoments.of_rows(membranes[0] if len(membranes) == 1 else torch.cat(membranes))
+    for step, step_moments in zip(steps, moments, strict=True):
+        step.membrane = step_moments
 
 
 def _nonzero(rows: torch.Tensor) -> torch.Tensor:
@@ -230,9 +284,10 @@ def measure_activity(model: nn.Module, example_input: Any, *, steps: int | None 
     model's own parameters (no copy of the weights), which a forward pass only reads (a forward that
     changes a parameter in place is named in the report's notes). Each call of a neuron adds one step
     to that neuron (a multi-step call on ``[T, ...]`` adds ``T``), so time loops inside ``forward`` and
-    multi-step models are covered by one call. Statistics are accumulated on the fly (in float64), not
-    stored, so memory does not grow with the batch or the number of steps beyond one small record per
-    layer and step.
+    multi-step models are covered by one call. Statistics are accumulated on the fly (in float64; steps
+    of fewer than 16384 values are kept, up to 2^22 values in all, and reduced together), so memory does
+    not grow with the batch or the number of steps beyond that cap and one small record per layer and
+    step.
 
     Args:
         model: The spiking network (snnTorch, SpikingJelly, Norse, or any framework with an adapter).

@@ -106,20 +106,20 @@ def _float32_bound(n):
     return (math.log2(n) + 8) * _F32
 
 
+_DRAWS = [
+    lambda rng, n: rng.standard_normal(n),
+    lambda rng, n: rng.standard_normal(n) * 0.01 + 3.0,  # a mean far above the spread
+    lambda rng, n: rng.exponential(size=n) ** 2,  # skewness and kurtosis far from 0
+    lambda rng, n: np.where(rng.random(n) < 0.05, 1.0, 0.0) - 0.3,  # a few large values, many equal ones
+    lambda rng, n: rng.standard_normal(n) * 1e-12,  # fourth powers below float32's range: float64
+    lambda rng, n: np.where(np.arange(n) < n - 100, 0.0, 1.0),  # the spread only in the last block
+    # there, and tiny: the first blocks equal the mean (0) exactly, the last one needs float64
+    lambda rng, n: np.where(np.arange(n) < n - 100, 0.0, np.resize([1e-12, -1e-12], n)),
+]
+
+
 @pytest.mark.parametrize("length", [_LONG, _BLOCKS])
-@pytest.mark.parametrize(
-    "draw",
-    [
-        lambda rng, n: rng.standard_normal(n),
-        lambda rng, n: rng.standard_normal(n) * 0.01 + 3.0,  # a mean far above the spread
-        lambda rng, n: rng.exponential(size=n) ** 2,  # skewness and kurtosis far from 0
-        lambda rng, n: np.where(rng.random(n) < 0.05, 1.0, 0.0) - 0.3,  # a few large values, many equal ones
-        lambda rng, n: rng.standard_normal(n) * 1e-12,  # fourth powers below float32's range: float64
-        lambda rng, n: np.where(np.arange(n) < n - 100, 0.0, 1.0),  # the spread only in the last block
-        # there, and tiny: the first blocks equal the mean (0) exactly, the last one needs float64
-        lambda rng, n: np.where(np.arange(n) < n - 100, 0.0, np.resize([1e-12, -1e-12], n)),
-    ],
-)
+@pytest.mark.parametrize("draw", _DRAWS)
 def test_a_long_float32_batch_gives_the_moments_of_its_values_to_float32_rounding(draw, length):
     values = torch.from_numpy(draw(np.random.default_rng(0), length)).float()
     exact = values.double().numpy()  # the float32 values, exactly
@@ -133,6 +133,40 @@ def test_a_long_float32_batch_gives_the_moments_of_its_values_to_float32_roundin
     assert math.isclose(acc.variance, var, rel_tol=bound)
     assert math.isclose(acc.skewness, float(stats.skew(exact)), abs_tol=bound * float(np.mean(np.abs(z) ** 3)))
     assert math.isclose(acc.kurtosis, float(stats.kurtosis(exact)), abs_tol=2 * bound * float(np.mean(z**4)))
+
+
+@pytest.mark.parametrize("draw", _DRAWS)
+def test_many_short_float32_rows_are_reduced_in_float32_each_to_its_own_rounding(draw, monkeypatch):
+    from snninit_adapters import moments
+
+    # 133 rows of 500 values: 66500 values in all, so one float32 reduction (the monitor's kept rows)
+    values = torch.from_numpy(draw(np.random.default_rng(1), 133 * 500).reshape(133, 500)).float()
+    float32_batches = []
+    power_sums = moments._power_sums
+    monkeypatch.setattr(moments, "_power_sums", lambda r, c: float32_batches.append(r.shape) or power_sums(r, c))
+    found = RunningMoments.of_rows(values)
+    assert float32_batches == [(133, 500)]
+    bound = _float32_bound(500)
+    for row, acc in zip(values.double().numpy(), found, strict=True):
+        mean, var = float(row.mean()), float(row.var())
+        assert acc.count == 500
+        assert math.isclose(acc.mean, mean, rel_tol=1e-12, abs_tol=bound * math.sqrt(var) + 1e-300)
+        if var == 0:
+            assert acc.variance == 0
+            assert math.isnan(acc.skewness)
+            continue
+        z = (row - mean) / math.sqrt(var)
+        assert math.isclose(acc.variance, var, rel_tol=bound)
+        assert math.isclose(acc.skewness, float(stats.skew(row)), abs_tol=bound * float(np.mean(np.abs(z) ** 3)))
+        assert math.isclose(acc.kurtosis, float(stats.kurtosis(row)), abs_tol=2 * bound * float(np.mean(z**4)))
+
+
+def test_short_rows_in_a_batch_below_65536_values_are_reduced_in_float64(monkeypatch):
+    from snninit_adapters import moments
+
+    monkeypatch.setattr(moments, "_power_sums", lambda *a: pytest.fail("reduced in float32"))
+    RunningMoments.of_rows(torch.randn(4, 16383))
+    RunningMoments.of_rows(torch.randn(64, 1023))
 
 
 @pytest.mark.parametrize("length", [_LONG, _BLOCKS])

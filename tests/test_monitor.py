@@ -327,3 +327,62 @@ def test_the_monitors_copy_is_freed_when_measure_activity_returns(toy_adapter, m
         if enabled:
             gc.enable()
     assert report.layers == ["1", "3"]
+
+
+# --- short rows kept and reduced together --------------------------------------------------------------
+
+
+class Zeroing(nn.Module):
+    """A layer that overwrites the tensor it is given (the neuron's spikes) in place."""
+
+    def forward(self, x):
+        return x.zero_()
+
+
+def test_kept_rows_are_copies_that_a_later_in_place_change_does_not_reach(toy_adapter):
+    net = nn.Sequential(ToyNeuron(theta=0.0), Zeroing())
+    (row,) = measure_activity(net, torch.tensor([[1.0, -1.0, 2.0]])).rows
+    assert (row.neurons, row.spikes) == (3, 2)  # counted from the spikes as the neuron emitted them
+
+
+def _spied_reductions(monkeypatch):
+    from snninit_adapters import monitor
+
+    seen = []  # the number of kept values at each reduction
+    reduce = monitor._Pending.reduce
+    monkeypatch.setattr(monitor._Pending, "reduce", lambda self: seen.append(self.values) or reduce(self))
+    return seen
+
+
+def test_kept_rows_are_reduced_whenever_they_would_pass_the_cap(toy_adapter, monkeypatch):
+    from snninit_adapters import monitor
+
+    net = two_blocks()
+    x = torch.randn(32, 50, generator=torch.Generator().manual_seed(3))
+    whole = measure_activity(net, x, steps=6)
+    seen = _spied_reductions(monkeypatch)
+    cap = 10_000  # a step keeps 2 x (32 x 80 + 32 x 60) = 8960 values
+    monkeypatch.setattr(monitor, "_DEFERRED_VALUES", cap)
+    capped = measure_activity(net, x, steps=6)
+    assert seen == [8960] * 6  # before each of steps 2-6 and at the end: never more than the cap kept
+    assert [(r.layer, r.step, r.neurons, r.spikes) for r in capped.rows] == [
+        (r.layer, r.step, r.neurons, r.spikes) for r in whole.rows
+    ]
+    for ours, theirs in zip(capped.rows, whole.rows, strict=True):
+        assert (ours.u_mean, ours.u_var, ours.u_skew, ours.u_kurt) == pytest.approx(
+            (theirs.u_mean, theirs.u_var, theirs.u_skew, theirs.u_kurt), rel=1e-12, abs=1e-14
+        )
+
+
+def test_long_rows_are_reduced_at_once_not_kept(toy_adapter, monkeypatch):
+    seen = _spied_reductions(monkeypatch)
+    net = nn.Sequential(nn.Linear(50, 700), ToyNeuron(theta=0.5))  # 32 x 700 = 22400 values a step
+    x = torch.randn(32, 50, generator=torch.Generator().manual_seed(4))
+    report = measure_activity(net, x, steps=3)
+    assert seen == [0]
+    with torch.no_grad():
+        u = net[0](x)
+    bound = (math.log2(u.numel()) + 8) * 2.0**-24  # a float32 reduction
+    for row in report.rows:
+        assert row.spikes == int((u > 0.5).sum())
+        assert row.u_var == pytest.approx(float(u.double().var(unbiased=False)), rel=bound)
