@@ -181,10 +181,10 @@ class _Pending:
     def add(self, steps: list[_Step], spikes: torch.Tensor, membranes: torch.Tensor | None) -> None:
         """Rows ``[R, N]`` of the steps ``steps``: kept if short, else reduced now (``membranes`` may be None)."""
         entry = (steps, spikes, membranes)
-        if spikes.shape[1] >= _DEFERRED_ROW:
+        values = spikes.numel() * (1 if membranes is None else 2)
+        if spikes.shape[1] >= _DEFERRED_ROW or values > _DEFERRED_VALUES:
             _reduce([entry])
             return
-        values = spikes.numel() * (1 if membranes is None else 2)
         if self.values + values > _DEFERRED_VALUES:
             self.reduce()
         key = (spikes.shape[1], spikes.device, spikes.dtype, None if membranes is None else membranes.dtype)

@@ -374,6 +374,17 @@ def test_kept_rows_are_reduced_whenever_they_would_pass_the_cap(toy_adapter, mon
         )
 
 
+def test_a_call_with_more_values_than_the_cap_is_reduced_at_once(multi_step_adapter, monkeypatch):
+    from snninit_adapters import monitor
+
+    seen = _spied_reductions(monkeypatch)
+    monkeypatch.setattr(monitor, "_DEFERRED_VALUES", 60)  # a call keeps 4 steps x 8 values x 2 = 64
+    x = torch.stack([torch.full((2, 4), value) for value in (0.0, 0.4, 0.6, 1.0)])
+    report = measure_activity(nn.Sequential(MultiStepToy()), x, steps=2)
+    assert seen == [0]
+    assert [row.spikes for row in report.rows] == [0, 0, 8, 8] * 2
+
+
 def test_long_rows_are_reduced_at_once_not_kept(toy_adapter, monkeypatch):
     seen = _spied_reductions(monkeypatch)
     net = nn.Sequential(nn.Linear(50, 700), ToyNeuron(theta=0.5))  # 32 x 700 = 22400 values a step
