@@ -112,9 +112,14 @@ class _Monitor:
             return
         steps = [_Step() for _ in activity]
         self.steps[name].extend(steps)
-        spikes = torch.stack([spikes.detach().reshape(-1) for spikes, _ in activity])
-        membranes = torch.stack([m.detach().reshape(-1) for _, m in activity if m is not None])
-        self.pending.add(steps, spikes, membranes)  # stacked: copies, whatever the model does to its tensors next
+        spikes = _stacked([spikes for spikes, _ in activity])
+        membranes = [m for _, m in activity if m is not None]
+        if self.pending.keeps(spikes, membranes=True):
+            self.pending.add(steps, spikes, _stacked(membranes))
+            return
+        _count(steps, [spikes])
+        del spikes  # freed before the membranes are stacked: one copy of the call's steps at a time
+        _moments(steps, [_stacked(membranes)])
 
     def record(self, name: str, spikes: torch.Tensor, membrane: torch.Tensor | None) -> None:
         step = _Step()
@@ -123,8 +128,11 @@ class _Monitor:
             self.without_membrane.add(name)
             membrane = None
         rows = [t.detach().reshape(1, -1) for t in (spikes, membrane) if t is not None]
-        if rows[0].shape[1] < _DEFERRED_ROW:  # kept (a copy: the model may change its tensors in place) for later
-            rows = [row.clone() for row in rows]
+        if not self.pending.keeps(rows[0], membranes=membrane is not None):
+            _count([step], rows[:1])
+            _moments([step], rows[1:])
+            return
+        rows = [row.clone() for row in rows]  # a copy: the model may change its tensors in place afterwards
         self.pending.add([step], rows[0], rows[1] if len(rows) > 1 else None)
 
     def report(self, notes: list[str]) -> ActivityReport:
@@ -178,41 +186,49 @@ class _Pending:
         self.groups: dict[tuple[Any, ...], list[tuple[list[_Step], torch.Tensor, torch.Tensor | None]]] = {}
         self.values = 0
 
+    @staticmethod
+    def keeps(spikes: torch.Tensor, *, membranes: bool) -> bool:
+        """Whether rows ``[R, N]`` like ``spikes`` (with as many membranes, if ``membranes``) are kept."""
+        return spikes.shape[1] < _DEFERRED_ROW and spikes.numel() * (1 + membranes) <= _DEFERRED_VALUES
+
     def add(self, steps: list[_Step], spikes: torch.Tensor, membranes: torch.Tensor | None) -> None:
-        """Rows ``[R, N]`` of the steps ``steps``: kept if short, else reduced now (``membranes`` may be None)."""
-        entry = (steps, spikes, membranes)
+        """Keep rows ``[R, N]`` of the steps ``steps`` (``membranes`` may be None); the cap reached, reduce first."""
         values = spikes.numel() * (1 if membranes is None else 2)
-        if spikes.shape[1] >= _DEFERRED_ROW or values > _DEFERRED_VALUES:
-            _reduce([entry])
-            return
         if self.values + values > _DEFERRED_VALUES:
             self.reduce()
         key = (spikes.shape[1], spikes.device, spikes.dtype, None if membranes is None else membranes.dtype)
-        self.groups.setdefault(key, []).append(entry)
+        self.groups.setdefault(key, []).append((steps, spikes, membranes))
         self.values += values
 
     def reduce(self) -> None:
         """Count and reduce every kept row into its step, and forget the rows."""
         groups, self.groups, self.values = self.groups, {}, 0
         for entries in groups.values():
-            _reduce(entries)
+            steps = [step for step_list, _, _ in entries for step in step_list]
+            _count(steps, [spikes for _, spikes, _ in entries])
+            _moments(steps, [membranes for _, _, membranes in entries if membranes is not None])
 
 
-def _reduce(entries: list[tuple[list[_Step], torch.Tensor, torch.Tensor | None]]) -> None:
-    """Fill the steps of rows of one length, device and dtypes: one count and one reduction for all of them."""
-    steps = [step for step_list, _, _ in entries for step in step_list]
-    spikes = [rows for _, rows, _ in entries]
-    counts = _nonzero(spikes[0] if len(spikes) == 1 else torch.cat(spikes)).tolist()
-    neurons = spikes[0].shape[1]
+def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
+    """The tensors (of one size) as the rows of a new tensor: a copy, whatever the model does to them next."""
+    return torch.stack([tensor.detach().reshape(-1) for tensor in tensors])
+
+
+def _count(steps: list[_Step], rows: list[torch.Tensor]) -> None:
+    """Each step's neurons and spikes, from rows of one length (one row per step, in order): one count for all."""
+    counts = _nonzero(rows[0] if len(rows) == 1 else torch.cat(rows)).tolist()
     for step, count in zip(steps, counts, strict=True):
-        step.neurons, step.spikes = neurons, int(count)
-    membranes = [rows for _, _, rows in entries if rows is not None]
-    if not membranes:
+        step.neurons, step.spikes = rows[0].shape[1], int(count)
+
+
+def _moments(steps: list[_Step], rows: list[torch.Tensor]) -> None:
+    """Each step's membrane statistics, from rows of one length (one row per step, or none): one reduction."""
+    if not rows:
         return
-    if neurons == 0:
+    if rows[0].shape[1] == 0:
         moments = [RunningMoments() for _ in steps]  # no value seen
     else:
-        moments = RunningMoments.of_rows(membranes[0] if len(membranes) == 1 else torch.cat(membranes))
+        moments = RunningMoments.of_rows(rows[0] if len(rows) == 1 else torch.cat(rows))
     for step, step_moments in zip(steps, moments, strict=True):
         step.membrane = step_moments
 
