@@ -14,9 +14,11 @@ T = 4, batch 1, 3 x 64 x 64 unless ``--sj-batch`` / ``--sj-size`` say otherwise;
 the snnTorch tutorial CSNN (time loop inside, T = 4, batch 32), Norse's ConvNet (T = 4, batch 32) and
 a plain snnTorch MLP of 10 Linear(100, 100) + Leaky layers (single-step, ``steps=4``, batch 32).
 
-At batch 1 and 64 x 64 the ResNets' layers are small, so torch's cost per operation, not the data,
-sets the monitor's cost (counting spikes and reducing four moments per neuron call); larger inputs
-show the ratio where the data dominate.
+At batch 1 and 64 x 64 the ResNets' layers are small, so fixed costs set the monitor's ratio: the
+copy of the model, classifying its modules, the hooks and torch's cost per operation (steps of fewer
+than 16384 values are counted and reduced together at the end of the run, the others per call); larger
+inputs (``--sj-batch 8 --sj-size 128``) show the ratio where the data dominate. The MLP's forward
+(40 neuron calls of 3200 values, about 5 ms) is where the fixed costs weigh most.
 
 Run: ``OMP_NUM_THREADS=1 python benchmarks/measure_activity.py [--repeats 15] [--threads 1]
 [--models spiking-if,spiking-lif,sew-if,sew-lif,csnn,convnet,mlp] [--sj-batch 1] [--sj-size 64]``
