@@ -189,11 +189,11 @@ class _Pending:
     @staticmethod
     def keeps(spikes: torch.Tensor, *, membranes: bool) -> bool:
         """Whether rows ``[R, N]`` like ``spikes`` (with as many membranes, if ``membranes``) are kept."""
-        return spikes.shape[1] < _DEFERRED_ROW and spikes.numel() * (1 + membranes) <= _DEFERRED_VALUES
+        return spikes.shape[1] < _DEFERRED_ROW and _values(spikes, membranes=membranes) <= _DEFERRED_VALUES
 
     def add(self, steps: list[_Step], spikes: torch.Tensor, membranes: torch.Tensor | None) -> None:
         """Keep rows ``[R, N]`` of the steps ``steps`` (``membranes`` may be None); the cap reached, reduce first."""
-        values = spikes.numel() * (1 if membranes is None else 2)
+        values = _values(spikes, membranes=membranes is not None)
         if self.values + values > _DEFERRED_VALUES:
             self.reduce()
         key = (spikes.shape[1], spikes.device, spikes.dtype, None if membranes is None else membranes.dtype)
@@ -207,6 +207,11 @@ class _Pending:
             steps = [step for step_list, _, _ in entries for step in step_list]
             _count(steps, [spikes for _, spikes, _ in entries])
             _moments(steps, [membranes for _, _, membranes in entries if membranes is not None])
+
+
+def _values(spikes: torch.Tensor, *, membranes: bool) -> int:
+    """The values rows like ``spikes`` hold, with as many membranes if ``membranes``."""
+    return spikes.numel() * (2 if membranes else 1)
 
 
 def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
